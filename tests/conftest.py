@@ -1,0 +1,204 @@
+"""Fixtures: a fresh database per test, on SQLite and on a real PostgreSQL.
+
+Every test that uses ``db_url`` (directly or through ``sessions``/``world``) runs twice,
+as ``[sqlite]`` and ``[postgresql]``. PostgreSQL comes from TIMEBANK_TEST_POSTGRES_URL, or
+is a throwaway cluster started here when its programs are installed. Without either, the
+PostgreSQL half is skipped — unless TIMEBANK_REQUIRE_POSTGRES=1 (set by .ci/run), which
+turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.postgres_server import start_cluster
+from timebank.db import make_engine, make_sessionmaker, transaction, upgrade_sync
+from timebank.members import NewMember, create_member, create_organization
+from timebank.models import District, Member, Organization
+
+REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required (TIMEBANK_REQUIRE_POSTGRES=1) but {reason}")
+    pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+def outside_loop(fn, *args):  # type: ignore[no-untyped-def]
+    """Run ``fn`` in a thread of its own: session fixtures may be first requested from
+    inside a test's event loop, and migrations start an event loop of their own."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    given = os.environ.get("TIMEBANK_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    try:
+        cluster = start_cluster()
+    except RuntimeError as exc:
+        _unavailable(str(exc))
+    yield cluster.url
+    cluster.stop()
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres_url: str) -> Iterator[str]:
+    """A migrated database that each test's database is copied from."""
+    name = f"tb_template_{uuid.uuid4().hex[:10]}"
+    outside_loop(asyncio.run, _admin(postgres_url, f"CREATE DATABASE {name}"))
+    outside_loop(upgrade_sync, with_database(postgres_url, name))
+    yield name
+    outside_loop(asyncio.run, _admin(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    outside_loop(upgrade_sync, f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "timebank.db"
+        shutil.copy(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    server: str = request.getfixturevalue("postgres_url")
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"tb_{uuid.uuid4().hex[:12]}"
+    await _admin(server, f"CREATE DATABASE {name} TEMPLATE {template_name}")
+    yield with_database(server, name)
+    await _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def dialect(db_url: str) -> str:
+    return "sqlite" if db_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@dataclass
+class World:
+    """A small network: one organisation, two districts, and a member of every role."""
+
+    org: Organization
+    other_org: Organization
+    north: District
+    south: District
+    manager: Member
+    volunteer: Member
+    volunteer2: Member
+    senior: Member
+    client: Member  # a senior who is a client of ``org`` and has no login
+    professional: Member
+    outside_professional: Member  # works for ``other_org``
+
+    def all(self) -> list[Member]:
+        return [
+            self.manager,
+            self.volunteer,
+            self.volunteer2,
+            self.senior,
+            self.client,
+            self.professional,
+            self.outside_professional,
+        ]
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    async with transaction(sessions) as s:
+        org = await create_organization(s, "Caritas Nord", "welfare")
+        other = await create_organization(s, "Diakonie Süd", "care")
+        north, south = District(name="Nord"), District(name="Süd")
+        s.add_all([north, south])
+        await s.flush()
+
+        async def add(name: str, role: str, email: str | None, **kw: object) -> Member:
+            return await create_member(
+                s,
+                NewMember(
+                    name=name,
+                    role=role,
+                    email=email,
+                    password=PASSWORD if email else None,
+                    **kw,  # type: ignore[arg-type]
+                ),
+                actor=None,
+            )
+
+        world = World(
+            org=org,
+            other_org=other,
+            north=north,
+            south=south,
+            manager=await add("Martina Manager", "manager", "manager@example.org"),
+            volunteer=await add(
+                "Volker Vogel", "volunteer", "volker@example.org", district_id=north.id
+            ),
+            volunteer2=await add(
+                "Vera Wolf", "volunteer", "vera@example.org", district_id=south.id
+            ),
+            senior=await add("Sieglinde Sommer", "senior", "sieglinde@example.org"),
+            client=await add(
+                "Karl Klient", "senior", None, organization_id=org.id, district_id=north.id
+            ),
+            professional=await add(
+                "Paula Profi", "professional", "paula@example.org", organization_id=org.id
+            ),
+            outside_professional=await add(
+                "Otto Ohm", "professional", "otto@example.org", organization_id=other.id
+            ),
+        )
+    return world

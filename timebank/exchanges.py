@@ -1,0 +1,273 @@
+"""Exchanges: logging help, confirming or rejecting it, and paying it from the pool.
+
+An exchange is the story of one piece of help; when it is confirmed, exactly one transfer
+books it (``timebank.ledger``). Everything an exchange write does happens in the caller's
+transaction, so a refused confirmation leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import access, ledger
+from timebank.errors import Conflict, Invalid, NotFound
+from timebank.members import category_by_slug, get_member
+from timebank.models import Exchange, Member, Transfer, utcnow
+
+MAX_MINUTES = 24 * 60
+MAX_NOTE = 1000
+MAX_KEY = 100
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    exchange: Exchange
+    transfer: Transfer | None
+
+
+def _check_minutes(minutes: object) -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise Invalid("minutes must be a whole number", field="minutes")
+    if minutes <= 0:
+        raise Invalid("minutes must be more than 0", field="minutes")
+    if minutes > MAX_MINUTES:
+        raise Invalid("one exchange can be at most 24 hours (1440 minutes)", field="minutes")
+    return minutes
+
+
+async def _active_member(session: AsyncSession, member_id: int, field: str) -> Member:
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise Invalid(f"no member {member_id}", field=field)
+    if not member.active:
+        raise Invalid(f"member {member_id} ({member.name}) is not active", field=field)
+    return member
+
+
+async def _booked_transfer(session: AsyncSession, exchange: Exchange) -> Transfer | None:
+    return await session.scalar(
+        select(Transfer).where(
+            Transfer.exchange_id == exchange.id,
+            Transfer.reverses_id.is_(None),  # type: ignore[union-attr]
+        )
+    )
+
+
+async def record_exchange(
+    session: AsyncSession,
+    actor: Member,
+    *,
+    giver_id: int,
+    receiver_id: int,
+    minutes: int,
+    performed_on: date,
+    category: str,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+    request_id: int | None = None,
+    override_reason: str | None = None,
+    today: date | None = None,
+) -> ExchangeResult:
+    """Log a piece of help. The giver's own entry waits for the receiver; staff entering for
+    the receiver book it at once (assisted). A retried call with the same ``idempotency_key``
+    returns the first result and books nothing new."""
+    if idempotency_key is not None:
+        idempotency_key = idempotency_key.strip()
+        if not idempotency_key or len(idempotency_key) > MAX_KEY:
+            raise Invalid(
+                f"idempotency_key must be 1–{MAX_KEY} characters", field="idempotency_key"
+            )
+        earlier = await session.scalar(
+            select(Exchange).where(
+                Exchange.entered_by_id == actor.id, Exchange.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is not None:
+            same = (earlier.giver_id, earlier.receiver_id, earlier.minutes, earlier.performed_on)
+            if same != (giver_id, receiver_id, minutes, performed_on):
+                raise ledger.IdempotencyConflict(
+                    "this idempotency_key was already used for a different exchange",
+                    exchange_id=earlier.id,
+                )
+            return ExchangeResult(earlier, await _booked_transfer(session, earlier))
+
+    minutes = _check_minutes(minutes)
+    today = today or date.today()
+    if performed_on > today:
+        raise Invalid(
+            "the date lies in the future: log help after it happened", field="performed_on"
+        )
+    if giver_id == receiver_id:
+        raise Invalid("giver and receiver must be two different people", field="receiver_id")
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise Invalid(f"the note is too long (at most {MAX_NOTE} characters)", field="note")
+    giver = await _active_member(session, giver_id, "giver_id")
+    receiver = await _active_member(session, receiver_id, "receiver_id")
+    cat = await category_by_slug(session, category)
+    confirm_now = access.entry_confirms_at_once(actor, giver, receiver)
+
+    exchange = Exchange(
+        giver_id=giver_id,
+        receiver_id=receiver_id,
+        performed_on=performed_on,
+        minutes=minutes,
+        category_id=cat.id,  # type: ignore[arg-type]
+        note=note,
+        entered_by_id=actor.id,  # type: ignore[arg-type]
+        assisted=actor.id != giver_id,
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+    )
+    session.add(exchange)
+    await session.flush()
+    transfer = None
+    if confirm_now:
+        transfer = await _book(session, exchange, actor, override_reason=override_reason)
+    return ExchangeResult(exchange, transfer)
+
+
+async def _book(
+    session: AsyncSession,
+    exchange: Exchange,
+    actor: Member,
+    *,
+    from_pool: bool = False,
+    override_reason: str | None = None,
+) -> Transfer:
+    giver_account = await ledger.account_of_member(session, exchange.giver_id)
+    if from_pool:
+        payer = await ledger.pool_account(session)
+    else:
+        payer = await ledger.account_of_member(session, exchange.receiver_id)
+    transfer = await ledger.post_transfer(
+        session,
+        from_account_id=payer.id,  # type: ignore[arg-type]
+        to_account_id=giver_account.id,  # type: ignore[arg-type]
+        minutes=exchange.minutes,
+        kind="pool_payment" if from_pool else "exchange",
+        actor=actor,
+        exchange_id=exchange.id,
+        override_reason=override_reason,
+    )
+    exchange.status = "confirmed"
+    exchange.paid_by_pool = from_pool
+    exchange.decided_by_id = actor.id
+    exchange.decided_at = utcnow()
+    session.add(exchange)
+    await session.flush()
+    return transfer
+
+
+async def _pending_for_update(session: AsyncSession, exchange_id: int) -> Exchange:
+    # Lock the exchange before the accounts (always this order): two confirmations of the
+    # same exchange queue here, and the second sees it is no longer pending.
+    exchange = await session.scalar(
+        select(Exchange)
+        .where(Exchange.id == exchange_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if exchange is None:
+        raise NotFound(f"no exchange {exchange_id}")
+    return exchange
+
+
+async def confirm_exchange(
+    session: AsyncSession,
+    actor: Member,
+    exchange_id: int,
+    *,
+    override_reason: str | None = None,
+) -> ExchangeResult:
+    """The receiver (or staff acting for them) confirms: the receiver's account pays the giver.
+    Confirming an already confirmed exchange returns it unchanged (a retry books nothing)."""
+    exchange = await _pending_for_update(session, exchange_id)
+    receiver = await get_member(session, exchange.receiver_id)
+    access.require_decide_exchange(actor, exchange, receiver)
+    if exchange.status == "confirmed":
+        return ExchangeResult(exchange, await _booked_transfer(session, exchange))
+    if exchange.status != "pending":
+        raise Conflict(
+            f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
+        )
+    transfer = await _book(session, exchange, actor, override_reason=override_reason)
+    return ExchangeResult(exchange, transfer)
+
+
+async def reject_exchange(
+    session: AsyncSession, actor: Member, exchange_id: int, *, reason: str
+) -> Exchange:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("say why you reject it (a few words are enough)", field="reason")
+    if len(reason) > 500:
+        raise Invalid("the reason is too long (at most 500 characters)", field="reason")
+    exchange = await _pending_for_update(session, exchange_id)
+    receiver = await get_member(session, exchange.receiver_id)
+    access.require_decide_exchange(actor, exchange, receiver)
+    if exchange.status == "rejected":
+        return exchange
+    if exchange.status != "pending":
+        raise Conflict(
+            f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
+        )
+    exchange.status = "rejected"
+    exchange.reject_reason = reason
+    exchange.decided_by_id = actor.id
+    exchange.decided_at = utcnow()
+    session.add(exchange)
+    await session.flush()
+    return exchange
+
+
+async def pay_from_pool(session: AsyncSession, actor: Member, exchange_id: int) -> ExchangeResult:
+    """The manager lets the community pool, not the receiver, pay the giver."""
+    access.require_manager(actor)
+    exchange = await _pending_for_update(session, exchange_id)
+    if exchange.status == "confirmed" and exchange.paid_by_pool:
+        return ExchangeResult(exchange, await _booked_transfer(session, exchange))
+    if exchange.status != "pending":
+        raise Conflict(
+            f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
+        )
+    transfer = await _book(session, exchange, actor, from_pool=True)
+    return ExchangeResult(exchange, transfer)
+
+
+async def reverse_exchange_transfer(
+    session: AsyncSession, actor: Member, transfer_id: int, *, reason: str
+) -> Transfer:
+    """A manager's correction: reverse a transfer; its exchange, if any, becomes reversed."""
+    reversal = await ledger.reverse_transfer(session, transfer_id, actor=actor, reason=reason)
+    if reversal.exchange_id is not None:
+        exchange = await session.get(Exchange, reversal.exchange_id)
+        if exchange is not None:
+            exchange.status = "reversed"
+            session.add(exchange)
+            await session.flush()
+    return reversal
+
+
+async def donate_to_pool(
+    session: AsyncSession, actor: Member, minutes: int, *, idempotency_key: str | None = None
+) -> Transfer:
+    """Any member gives hours from their own account to the community pool."""
+    access.require_active(actor)
+    own = await ledger.account_of_member(session, actor.id)  # type: ignore[arg-type]
+    pool = await ledger.pool_account(session)
+    key = f"donation:{actor.id}:{idempotency_key}" if idempotency_key else None
+    return await ledger.post_transfer(
+        session,
+        from_account_id=own.id,  # type: ignore[arg-type]
+        to_account_id=pool.id,  # type: ignore[arg-type]
+        minutes=minutes,
+        kind="donation",
+        actor=actor,
+        reason="donation to the community pool",
+        idempotency_key=key,
+    )

@@ -1,0 +1,403 @@
+"""The ledger: every minute of help given or received is a transfer between two accounts.
+
+Invariants (each proven by a test in ``tests/test_ledger.py``, on SQLite and PostgreSQL):
+
+1. Amounts are whole minutes, always > 0 (CHECK constraint); direction is from → to.
+2. Zero-sum: a transfer debits one account exactly what it credits the other. Each account's
+   ``balance_minutes`` is a cache, changed only here, in the same transaction as the transfer,
+   and ``verify()`` recomputes every balance from the transfers.
+3. Append-only: transfers are never updated or deleted (database triggers refuse it). A
+   correction is a reversal: a new transfer the other way, with a reason, by a manager. A
+   transfer is reversed at most once (unique ``reverses_id``) and a reversal is never reversed.
+4. Limits: a transfer that would take the paying account below its minimum, or the receiving
+   account above its maximum, is refused — unless a manager posts it with an override reason,
+   which is recorded. Both accounts are locked in id order first (``SELECT … FOR UPDATE`` on
+   PostgreSQL; SQLite transactions are serial, see ``timebank.db``), so concurrent transfers
+   never overshoot. Reversals are exempt: undoing a wrong booking must always be possible.
+5. Idempotency: a transfer posted with an ``idempotency_key`` that was already used returns
+   the original transfer instead of booking again.
+6. Every transfer records its actor (``None`` only for the scheduler acting by network policy),
+   and each side's balance after it, so a statement is exact without recomputation.
+
+Functions here only ``flush``: the request or job that calls them owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, union_all
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import access
+from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from timebank.models import Account, LimitDefault, Member, Transfer
+
+MAX_REASON = 500
+
+
+class LedgerError(DomainError):
+    """Base of the ledger's own refusals."""
+
+
+class InvalidTransfer(LedgerError, Invalid):
+    code = "validation"
+
+
+class BalanceLimitExceeded(LedgerError, Conflict):
+    code = "balance_limit"
+
+    def __init__(self, account_id: int, balance: int, limit: int, side: str, minutes: int):
+        word = "minimum" if side == "min" else "maximum"
+        super().__init__(
+            f"account {account_id} would go {'below' if side == 'min' else 'above'} its {word}: "
+            f"balance {balance} min, this transfer {minutes} min, {word} {limit} min",
+            account_id=account_id,
+            balance_minutes=balance,
+            limit_minutes=limit,
+            limit=word,
+        )
+        self.account_id = account_id
+
+
+class AlreadyReversed(LedgerError, Conflict):
+    code = "already_reversed"
+
+
+class ReversalOfReversal(LedgerError, Conflict):
+    code = "cannot_reverse_reversal"
+
+
+class IdempotencyConflict(LedgerError, Conflict):
+    code = "idempotency_conflict"
+
+
+@dataclass(frozen=True)
+class Limits:
+    min_minutes: int | None
+    max_minutes: int | None
+
+
+async def pool_account(session: AsyncSession) -> Account:
+    pool = await session.scalar(select(Account).where(Account.kind == "pool"))
+    if pool is None:  # created by the first migration; missing only if someone deleted it
+        raise NotFound("the community pool account is missing: run `timebank db upgrade`")
+    return pool
+
+
+async def account_of_member(session: AsyncSession, member_id: int) -> Account:
+    account = await session.scalar(select(Account).where(Account.member_id == member_id))
+    if account is None:
+        raise NotFound(f"member {member_id} has no account")
+    return account
+
+
+async def limits_for(session: AsyncSession, accounts: list[Account]) -> dict[int, Limits]:
+    """Each account's effective limits: its own override, else its holder's default."""
+    defaults = {d.holder: d for d in (await session.exec(select(LimitDefault))).all()}
+    member_ids = [a.member_id for a in accounts if a.member_id is not None]
+    roles: dict[int, str] = {}
+    if member_ids:
+        rows = await session.exec(
+            select(Member.id, Member.role).where(Member.id.in_(member_ids))  # type: ignore[union-attr]
+        )
+        roles = {member_id: role for member_id, role in rows.all()}
+    result: dict[int, Limits] = {}
+    for account in accounts:
+        holder = roles.get(account.member_id or -1, account.kind)
+        default = defaults.get(holder)
+        result[account.id] = Limits(  # type: ignore[index]
+            account.min_minutes
+            if account.min_minutes is not None
+            else (default.min_minutes if default else None),
+            account.max_minutes
+            if account.max_minutes is not None
+            else (default.max_minutes if default else None),
+        )
+    return result
+
+
+async def _lock_accounts(session: AsyncSession, *ids: int) -> dict[int, Account]:
+    # Fixed order (by id) so two transfers between the same accounts never deadlock;
+    # populate_existing so we judge limits on the balance as locked, not a cached one.
+    rows = await session.exec(
+        select(Account)
+        .where(Account.id.in_(sorted(set(ids))))  # type: ignore[union-attr]
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    locked = {a.id: a for a in rows.all()}
+    missing = [i for i in ids if i not in locked]
+    if missing:
+        raise NotFound(f"no account {missing[0]}")
+    return locked  # type: ignore[return-value]
+
+
+def _check_amount(minutes: object) -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise InvalidTransfer("minutes must be a whole number", field="minutes")
+    if minutes <= 0:
+        raise InvalidTransfer("minutes must be more than 0", field="minutes")
+    return minutes
+
+
+def _clean_text(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > MAX_REASON:
+        raise InvalidTransfer(f"{what} is too long (at most {MAX_REASON} characters)", field=what)
+    return value or None
+
+
+async def post_transfer(
+    session: AsyncSession,
+    *,
+    from_account_id: int,
+    to_account_id: int,
+    minutes: int,
+    kind: str,
+    actor: Member | None,
+    reason: str | None = None,
+    exchange_id: int | None = None,
+    override_reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> Transfer:
+    """Move ``minutes`` from one account to another, or refuse. Flushes, never commits."""
+    minutes = _check_amount(minutes)
+    if from_account_id == to_account_id:
+        raise InvalidTransfer("a transfer needs two different accounts")
+    if kind == "reversal":
+        raise InvalidTransfer("use reverse_transfer() to reverse a transfer")
+    reason = _clean_text(reason, "reason")
+    override_reason = _clean_text(override_reason, "override_reason")
+    if override_reason is not None and (actor is None or not access.is_manager(actor)):
+        raise Forbidden("only the network manager may override a balance limit")
+
+    accounts = await _lock_accounts(session, from_account_id, to_account_id)
+    if idempotency_key is not None:
+        earlier = await session.scalar(
+            select(Transfer).where(Transfer.idempotency_key == idempotency_key)
+        )
+        if earlier is not None:
+            same = (earlier.from_account_id, earlier.to_account_id, earlier.minutes, earlier.kind)
+            if same != (from_account_id, to_account_id, minutes, kind):
+                raise IdempotencyConflict(
+                    "this idempotency_key was already used for a different transfer"
+                )
+            return earlier
+
+    payer, payee = accounts[from_account_id], accounts[to_account_id]
+    if override_reason is None:
+        limits = await limits_for(session, [payer, payee])
+        low = limits[payer.id].min_minutes  # type: ignore[index]
+        if low is not None and payer.balance_minutes - minutes < low:
+            raise BalanceLimitExceeded(payer.id, payer.balance_minutes, low, "min", minutes)  # type: ignore[arg-type]
+        high = limits[payee.id].max_minutes  # type: ignore[index]
+        if high is not None and payee.balance_minutes + minutes > high:
+            raise BalanceLimitExceeded(payee.id, payee.balance_minutes, high, "max", minutes)  # type: ignore[arg-type]
+    return await _book(
+        session,
+        payer,
+        payee,
+        minutes,
+        kind=kind,
+        actor=actor,
+        reason=reason,
+        exchange_id=exchange_id,
+        override_reason=override_reason,
+        idempotency_key=idempotency_key,
+    )
+
+
+async def _book(
+    session: AsyncSession,
+    payer: Account,
+    payee: Account,
+    minutes: int,
+    *,
+    kind: str,
+    actor: Member | None,
+    reason: str | None,
+    exchange_id: int | None,
+    override_reason: str | None = None,
+    idempotency_key: str | None = None,
+    reverses_id: int | None = None,
+) -> Transfer:
+    payer.balance_minutes -= minutes
+    payee.balance_minutes += minutes
+    transfer = Transfer(
+        from_account_id=payer.id,  # type: ignore[arg-type]
+        to_account_id=payee.id,  # type: ignore[arg-type]
+        minutes=minutes,
+        kind=kind,
+        exchange_id=exchange_id,
+        reason=reason,
+        actor_id=actor.id if actor else None,
+        override_reason=override_reason,
+        idempotency_key=idempotency_key,
+        reverses_id=reverses_id,
+        from_balance_after=payer.balance_minutes,
+        to_balance_after=payee.balance_minutes,
+    )
+    session.add_all([payer, payee, transfer])
+    await session.flush()
+    return transfer
+
+
+async def reversal_of(session: AsyncSession, transfer_id: int) -> Transfer | None:
+    return await session.scalar(select(Transfer).where(Transfer.reverses_id == transfer_id))
+
+
+async def reverse_transfer(
+    session: AsyncSession, transfer_id: int, *, actor: Member, reason: str
+) -> Transfer:
+    """Undo a transfer with a new one the other way. Managers only; a reason is required."""
+    access.require_manager(actor)
+    reason_text = _clean_text(reason, "reason")
+    if not reason_text:
+        raise InvalidTransfer("a reversal needs a reason", field="reason")
+    original = await session.get(Transfer, transfer_id)
+    if original is None:
+        raise NotFound(f"no transfer {transfer_id}")
+    if original.reverses_id is not None:
+        raise ReversalOfReversal(
+            f"transfer {transfer_id} is itself a reversal; post a new transfer instead"
+        )
+    accounts = await _lock_accounts(session, original.from_account_id, original.to_account_id)
+    # Checked after the lock: a concurrent reversal of the same transfer has committed by now.
+    earlier = await reversal_of(session, transfer_id)
+    if earlier is not None:
+        raise AlreadyReversed(
+            f"transfer {transfer_id} was already reversed by transfer {earlier.id}",
+            reversal_id=earlier.id,
+        )
+    return await _book(
+        session,
+        accounts[original.to_account_id],
+        accounts[original.from_account_id],
+        original.minutes,
+        kind="reversal",
+        actor=actor,
+        reason=reason_text,
+        exchange_id=original.exchange_id,
+        reverses_id=original.id,
+    )
+
+
+# --- Reading the ledger -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    transfer_id: int
+    created_at: datetime
+    kind: str
+    # Positive when the account received minutes, negative when it paid.
+    minutes: int
+    balance_after: int
+    other_account_id: int
+    exchange_id: int | None
+    reason: str | None
+    actor_id: int | None
+    override_reason: str | None
+    reverses_id: int | None
+
+
+async def statement(
+    session: AsyncSession, account_id: int, *, limit: int = 50, before_id: int | None = None
+) -> list[StatementLine]:
+    """The account's transfers, newest first, with the balance after each (keyset paging:
+    pass the last ``transfer_id`` of a page as ``before_id`` for the next)."""
+    limit = max(1, min(limit, 500))
+
+    def side(own: object, other: object, sign: int, after: object) -> object:
+        q = select(
+            Transfer.id.label("id"),  # type: ignore[union-attr]
+            (literal(sign) * Transfer.minutes).label("signed"),
+            after.label("after"),  # type: ignore[attr-defined]
+            other.label("other"),  # type: ignore[attr-defined]
+        ).where(own == account_id)
+        if before_id is not None:
+            q = q.where(Transfer.id < before_id)
+        # Wrapped so SQLite accepts a LIMIT inside each arm of the UNION.
+        return select(q.order_by(Transfer.id.desc()).limit(limit).subquery())  # type: ignore[union-attr]
+
+    # Two index scans (one per side) merged, rather than one OR that defeats the indexes.
+    both = union_all(
+        side(Transfer.to_account_id, Transfer.from_account_id, 1, Transfer.to_balance_after),  # type: ignore[arg-type]
+        side(Transfer.from_account_id, Transfer.to_account_id, -1, Transfer.from_balance_after),  # type: ignore[arg-type]
+    ).subquery()
+    query = (
+        select(Transfer, both.c.signed, both.c.after, both.c.other)
+        .join(both, both.c.id == Transfer.id)
+        .order_by(Transfer.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    return [
+        StatementLine(
+            transfer_id=t.id,
+            created_at=t.created_at,
+            kind=t.kind,
+            minutes=signed,
+            balance_after=after,
+            other_account_id=other,
+            exchange_id=t.exchange_id,
+            reason=t.reason,
+            actor_id=t.actor_id,
+            override_reason=t.override_reason,
+            reverses_id=t.reverses_id,
+        )
+        for t, signed, after, other in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    account_id: int
+    cached_minutes: int
+    computed_minutes: int
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    accounts: int
+    transfers: int
+    mismatches: list[Mismatch]
+    # Sum of all balances: zero unless money was created or destroyed outside the ledger.
+    total_minutes: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and self.total_minutes == 0
+
+
+async def verify(session: AsyncSession) -> VerifyReport:
+    """Recompute every balance from the transfers (set-based) and compare with the cache."""
+    received = (
+        select(Transfer.to_account_id.label("account_id"), func.sum(Transfer.minutes).label("m"))
+        .group_by(Transfer.to_account_id)
+        .subquery()
+    )
+    paid = (
+        select(Transfer.from_account_id.label("account_id"), func.sum(Transfer.minutes).label("m"))
+        .group_by(Transfer.from_account_id)
+        .subquery()
+    )
+    computed = func.coalesce(received.c.m, 0) - func.coalesce(paid.c.m, 0)
+    rows = await session.exec(
+        select(Account.id, Account.balance_minutes, computed)
+        .outerjoin(received, received.c.account_id == Account.id)
+        .outerjoin(paid, paid.c.account_id == Account.id)
+        .where(Account.balance_minutes != computed)
+        .order_by(Account.id)
+    )
+    mismatches = [Mismatch(int(a), int(c), int(m)) for a, c, m in rows.all()]
+    accounts = await session.scalar(select(func.count()).select_from(Account))
+    transfers = await session.scalar(select(func.count()).select_from(Transfer))
+    total = await session.scalar(select(func.coalesce(func.sum(Account.balance_minutes), 0)))
+    return VerifyReport(int(accounts or 0), int(transfers or 0), mismatches, int(total or 0))

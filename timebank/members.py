@@ -1,0 +1,252 @@
+"""Members, organisations, their accounts, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import access
+from timebank.errors import Conflict, Invalid, NotFound
+from timebank.models import (
+    LANGUAGES,
+    ROLES,
+    Account,
+    ApiToken,
+    Category,
+    District,
+    Member,
+    MemberCategory,
+    Organization,
+    utcnow,
+)
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 8
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"the password needs at least {MIN_PASSWORD} characters", field="password")
+    return _hasher.hash(password)
+
+
+def password_matches(member: Member, password: str) -> bool:
+    if not member.password_hash:
+        return False
+    try:
+        return _hasher.verify(member.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# A hash to verify against when no member matches, so a wrong email costs as long as a
+# wrong password and response times do not reveal who is a member.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def spend_password_time(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
+def normalize_email(email: str | None) -> str | None:
+    if email is None:
+        return None
+    email = email.strip().lower()
+    if not email:
+        return None
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise Invalid(f"{email!r} is not an email address", field="email")
+    return email
+
+
+@dataclass(frozen=True)
+class NewMember:
+    name: str
+    role: str
+    email: str | None = None
+    phone: str | None = None
+    password: str | None = None
+    organization_id: int | None = None
+    district_id: int | None = None
+    language: str = "de"
+    availability: str | None = None
+    category_ids: tuple[int, ...] = ()
+    joined_on: date | None = None
+
+
+async def _check_new_member(session: AsyncSession, new: NewMember) -> None:
+    if not new.name.strip():
+        raise Invalid("a name is required", field="name")
+    if len(new.name) > 200:
+        raise Invalid("the name is too long (at most 200 characters)", field="name")
+    if new.role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+    if new.language not in LANGUAGES:
+        raise Invalid(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+    if new.role == "professional" and new.organization_id is None:
+        raise Invalid("a professional belongs to a member organisation", field="organization_id")
+    if (
+        new.organization_id is not None
+        and await session.get(Organization, new.organization_id) is None
+    ):
+        raise Invalid(f"no organisation {new.organization_id}", field="organization_id")
+    if new.district_id is not None and await session.get(District, new.district_id) is None:
+        raise Invalid(f"no district {new.district_id}", field="district_id")
+    if new.password and not new.email:
+        raise Invalid("a member who logs in needs an email address", field="email")
+
+
+async def create_member(session: AsyncSession, new: NewMember, *, actor: Member | None) -> Member:
+    """Add a member with their account. ``actor`` None means the CLI (an operator)."""
+    if actor is not None:
+        access.require_manager(actor)
+    await _check_new_member(session, new)
+    email = normalize_email(new.email)
+    if email and await session.scalar(select(Member.id).where(Member.email == email)):
+        raise Conflict(f"a member with the email {email} exists already", field="email")
+    member = Member(
+        name=new.name.strip(),
+        role=new.role,
+        email=email,
+        phone=(new.phone or "").strip() or None,
+        organization_id=new.organization_id,
+        district_id=new.district_id,
+        language=new.language,
+        availability=new.availability,
+        password_hash=hash_password(new.password) if new.password else None,
+        joined_on=new.joined_on or date.today(),
+    )
+    session.add(member)
+    await session.flush()
+    session.add(Account(kind="member", member_id=member.id))
+    for category_id in new.category_ids:
+        session.add(MemberCategory(member_id=member.id, category_id=category_id))  # type: ignore[arg-type]
+    await session.flush()
+    return member
+
+
+async def create_organization(
+    session: AsyncSession, name: str, kind: str = "welfare"
+) -> Organization:
+    name = name.strip()
+    if not name:
+        raise Invalid("an organisation needs a name", field="name")
+    if await session.scalar(select(Organization.id).where(Organization.name == name)):
+        raise Conflict(f"an organisation named {name!r} exists already", field="name")
+    organization = Organization(name=name, kind=kind)
+    session.add(organization)
+    await session.flush()
+    session.add(Account(kind="organization", organization_id=organization.id))
+    await session.flush()
+    return organization
+
+
+async def get_member(session: AsyncSession, member_id: int) -> Member:
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"no member {member_id}")
+    return member
+
+
+async def member_by_email(session: AsyncSession, email: str) -> Member | None:
+    try:
+        normalized = normalize_email(email)
+    except Invalid:
+        return None
+    if normalized is None:
+        return None
+    return await session.scalar(select(Member).where(Member.email == normalized))
+
+
+async def find_organization(session: AsyncSession, name_or_id: str) -> Organization:
+    org = None
+    if name_or_id.isdigit():
+        org = await session.get(Organization, int(name_or_id))
+    if org is None:
+        org = await session.scalar(select(Organization).where(Organization.name == name_or_id))
+    if org is None:
+        raise NotFound(f"no organisation {name_or_id!r}")
+    return org
+
+
+async def find_district(session: AsyncSession, name_or_id: str) -> District:
+    district = None
+    if name_or_id.isdigit():
+        district = await session.get(District, int(name_or_id))
+    if district is None:
+        district = await session.scalar(select(District).where(District.name == name_or_id))
+    if district is None:
+        raise NotFound(f"no district {name_or_id!r}")
+    return district
+
+
+async def category_by_slug(session: AsyncSession, slug: str) -> Category:
+    category = await session.scalar(select(Category).where(Category.slug == slug))
+    if category is None or not category.active:
+        raise Invalid(f"unknown category {slug!r}", field="category")
+    return category
+
+
+async def set_password(
+    session: AsyncSession, member: Member, password: str, *, actor: Member | None
+) -> None:
+    """Members change their own password; managers set or reset anyone's."""
+    if actor is not None and actor.id != member.id:
+        access.require_manager(actor)
+    if not member.email:
+        raise Invalid("this member has no email address to log in with", field="email")
+    member.password_hash = hash_password(password)
+    session.add(member)
+    await session.flush()
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_token(session: AsyncSession, member: Member, label: str | None = None) -> str:
+    """A new bearer token for ``member``; the plain token is shown once and never stored."""
+    if not member.active:
+        raise Invalid(f"member {member.id} is not active")
+    token = "tb_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(member_id=member.id, token_hash=_token_hash(token), label=label))  # type: ignore[arg-type]
+    await session.flush()
+    return token
+
+
+async def member_for_token(session: AsyncSession, token: str) -> Member | None:
+    row = await session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _token_hash(token),
+            ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    if row is None:
+        return None
+    member = await session.get(Member, row.member_id)
+    return member if member is not None and member.active else None
+
+
+async def revoke_tokens(session: AsyncSession, member: Member) -> None:
+    rows = await session.exec(
+        select(ApiToken).where(ApiToken.member_id == member.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    )
+    for token in rows.all():
+        token.revoked_at = utcnow()
+        session.add(token)
+    await session.flush()

@@ -1,0 +1,370 @@
+"""Every table of timebank, and the few input/output schemas that sit next to them.
+
+The Alembic migrations are the only source of the real schema; ``tests/test_migrations.py``
+checks that these models and the migrated database agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+ROLES = ("volunteer", "senior", "professional", "manager")
+STAFF_ROLES = ("professional", "manager")
+LANGUAGES = ("de", "en", "tr", "ru", "ar")
+ACCOUNT_KINDS = ("member", "organization", "pool")
+EXCHANGE_STATUSES = ("pending", "confirmed", "rejected", "reversed")
+TRANSFER_KINDS = ("exchange", "donation", "pool_payment", "reversal", "adjustment")
+# Holders of network-wide default balance limits: one per member role, plus the two
+# kinds of account that belong to no member.
+LIMIT_HOLDERS = (*ROLES, "organization", "pool")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as naive
+    UTC and handed back as aware UTC, and code never compares naive with aware datetimes.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timebank.models.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _check_in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+# --- The network: organisations, districts, categories -------------------------------------
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    kind: str = Field(default="welfare", max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class District(SQLModel, table=True):
+    __tablename__ = "districts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    active: bool = Field(default=True)
+
+
+class Category(SQLModel, table=True):
+    """A kind of help; ``slug`` is the stable name the API uses."""
+
+    __tablename__ = "categories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=40, unique=True)
+    name_de: str = Field(max_length=120)
+    name_en: str = Field(max_length=120)
+    position: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+# --- Members and their accounts --------------------------------------------------------------
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "members"
+    __table_args__ = (
+        _check_in("role", ROLES, "ck_members_role"),
+        _check_in("language", LANGUAGES, "ck_members_language"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # Stored lower-case; optional because many seniors have no email.
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    phone: str | None = Field(default=None, max_length=60)
+    role: str = Field(max_length=20, index=True)
+    organization_id: int | None = Field(default=None, foreign_key="organizations.id", index=True)
+    district_id: int | None = Field(default=None, foreign_key="districts.id", index=True)
+    language: str = Field(default="de", max_length=5)
+    active: bool = Field(default=True)
+    joined_on: date = Field(default_factory=date.today)
+    password_hash: str | None = Field(default=None, max_length=255)
+    # Free text a helper offers: "weekday mornings", "not on Fridays".
+    availability: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def can_log_in(self) -> bool:
+        return self.active and bool(self.email) and bool(self.password_hash)
+
+
+class MemberCategory(SQLModel, table=True):
+    """The kinds of help a member likes to give (used to match open requests)."""
+
+    __tablename__ = "member_categories"
+
+    member_id: int = Field(foreign_key="members.id", primary_key=True)
+    category_id: int = Field(foreign_key="categories.id", primary_key=True)
+
+
+class Account(SQLModel, table=True):
+    """A time account: one per member, one per organisation, and the community pool.
+
+    ``balance_minutes`` is a cache of the transfers, updated in the same transaction;
+    ``min_minutes``/``max_minutes`` override the network default of the holder when set.
+    """
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        _check_in("kind", ACCOUNT_KINDS, "ck_accounts_kind"),
+        sa.CheckConstraint(
+            "(kind = 'member' AND member_id IS NOT NULL AND organization_id IS NULL)"
+            " OR (kind = 'organization' AND organization_id IS NOT NULL AND member_id IS NULL)"
+            " OR (kind = 'pool' AND member_id IS NULL AND organization_id IS NULL)",
+            name="ck_accounts_owner",
+        ),
+        sa.CheckConstraint(
+            "min_minutes IS NULL OR max_minutes IS NULL OR min_minutes <= max_minutes",
+            name="ck_accounts_limits_order",
+        ),
+        sa.Index(
+            "uq_accounts_single_pool",
+            "kind",
+            unique=True,
+            postgresql_where=sa.text("kind = 'pool'"),
+            sqlite_where=sa.text("kind = 'pool'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    member_id: int | None = Field(default=None, foreign_key="members.id", unique=True)
+    organization_id: int | None = Field(default=None, foreign_key="organizations.id", unique=True)
+    balance_minutes: int = Field(default=0)
+    min_minutes: int | None = Field(default=None)
+    max_minutes: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class LimitDefault(SQLModel, table=True):
+    """Network-wide balance limits per holder (a role, ``organization`` or ``pool``).
+
+    ``None`` means unbounded on that side.
+    """
+
+    __tablename__ = "limit_defaults"
+    __table_args__ = (_check_in("holder", LIMIT_HOLDERS, "ck_limit_defaults_holder"),)
+
+    holder: str = Field(max_length=20, primary_key=True)
+    min_minutes: int | None = Field(default=None)
+    max_minutes: int | None = Field(default=None)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    label: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+
+
+# --- Exchanges and the ledger ----------------------------------------------------------------
+
+
+class Exchange(SQLModel, table=True):
+    """One piece of help: who gave it to whom, when, for how long.
+
+    Its status changes (pending → confirmed/rejected, confirmed → reversed); the hours
+    themselves live only in the append-only ``transfers``.
+    """
+
+    __tablename__ = "exchanges"
+    __table_args__ = (
+        _check_in("status", EXCHANGE_STATUSES, "ck_exchanges_status"),
+        sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name="ck_exchanges_minutes"),
+        sa.CheckConstraint("giver_id <> receiver_id", name="ck_exchanges_two_people"),
+        sa.UniqueConstraint("entered_by_id", "idempotency_key", name="uq_exchanges_idempotency"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    giver_id: int = Field(foreign_key="members.id", index=True)
+    receiver_id: int = Field(foreign_key="members.id", index=True)
+    performed_on: date
+    minutes: int
+    category_id: int = Field(foreign_key="categories.id")
+    note: str | None = Field(default=None, max_length=1000)
+    status: str = Field(default="pending", max_length=20, index=True)
+    entered_by_id: int = Field(foreign_key="members.id")
+    assisted: bool = Field(default=False)
+    paid_by_pool: bool = Field(default=False)
+    request_id: int | None = Field(default=None, foreign_key="help_requests.id", index=True)
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    decided_by_id: int | None = Field(default=None, foreign_key="members.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    reject_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class Transfer(SQLModel, table=True):
+    """An entry of the ledger: ``minutes`` move from one account to another.
+
+    Never updated or deleted (database triggers refuse it); see ``timebank.ledger``.
+    """
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        _check_in("kind", TRANSFER_KINDS, "ck_transfers_kind"),
+        sa.CheckConstraint("minutes > 0", name="ck_transfers_minutes_positive"),
+        sa.CheckConstraint("from_account_id <> to_account_id", name="ck_transfers_two_accounts"),
+        sa.CheckConstraint(
+            "(kind = 'reversal') = (reverses_id IS NOT NULL)", name="ck_transfers_reversal"
+        ),
+        # An exchange is booked at most once (its reversal carries the same exchange_id).
+        sa.Index(
+            "uq_transfers_exchange_booked",
+            "exchange_id",
+            unique=True,
+            postgresql_where=sa.text("reverses_id IS NULL"),
+            sqlite_where=sa.text("reverses_id IS NULL"),
+        ),
+        sa.Index("ix_transfers_from_account", "from_account_id", "id"),
+        sa.Index("ix_transfers_to_account", "to_account_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    from_account_id: int = Field(foreign_key="accounts.id")
+    to_account_id: int = Field(foreign_key="accounts.id")
+    minutes: int
+    kind: str = Field(max_length=20)
+    exchange_id: int | None = Field(default=None, foreign_key="exchanges.id")
+    reason: str | None = Field(default=None, max_length=500)
+    # The member who caused this entry; None only for the scheduler acting by network policy.
+    actor_id: int | None = Field(default=None, foreign_key="members.id")
+    override_reason: str | None = Field(default=None, max_length=500)
+    # A transfer is reversed at most once: the unique constraint is the proof.
+    reverses_id: int | None = Field(default=None, foreign_key="transfers.id", unique=True)
+    idempotency_key: str | None = Field(default=None, max_length=100, unique=True)
+    from_balance_after: int
+    to_balance_after: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+# --- The board: help requests, responses, offers (web issue) ----------------------------------
+
+URGENCIES = ("low", "normal", "high")
+REQUEST_STATUSES = ("open", "matched", "closed", "expired")
+
+
+class HelpRequest(SQLModel, table=True):
+    """A senior's "I need help", entered by them or by staff for them."""
+
+    __tablename__ = "help_requests"
+    __table_args__ = (
+        _check_in("status", REQUEST_STATUSES, "ck_help_requests_status"),
+        _check_in("urgency", URGENCIES, "ck_help_requests_urgency"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    entered_by_id: int = Field(foreign_key="members.id")
+    category_id: int = Field(foreign_key="categories.id", index=True)
+    district_id: int | None = Field(default=None, foreign_key="districts.id", index=True)
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    needed_on: date | None = Field(default=None)
+    when_text: str | None = Field(default=None, max_length=200)
+    urgency: str = Field(default="normal", max_length=10)
+    contact: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="open", max_length=10, index=True)
+    expires_on: date | None = Field(default=None, index=True)
+    helper_id: int | None = Field(default=None, foreign_key="members.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+
+
+class RequestResponse(SQLModel, table=True):
+    """A helper's "I can help" on a request."""
+
+    __tablename__ = "request_responses"
+    __table_args__ = (sa.UniqueConstraint("request_id", "helper_id", name="uq_responses_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="help_requests.id", index=True)
+    helper_id: int = Field(foreign_key="members.id", index=True)
+    message: str | None = Field(default=None, max_length=1000)
+    accepted: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class Offer(SQLModel, table=True):
+    """A standing offer of help ("I can do small repairs on weekday mornings")."""
+
+    __tablename__ = "offers"
+    __table_args__ = (_check_in("status", ("open", "closed", "expired"), "ck_offers_status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    category_id: int = Field(foreign_key="categories.id", index=True)
+    district_id: int | None = Field(default=None, foreign_key="districts.id", index=True)
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    status: str = Field(default="open", max_length=10, index=True)
+    expires_on: date | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+# --- Sign-in (web issue) --------------------------------------------------------------------
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored,
+    so sessions survive restarts and are shared by every app process."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    expires_at: datetime = Field(sa_type=UTCDateTime(), index=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed sign-ins, counted per account and per address to rate-limit guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "attempted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
