@@ -368,3 +368,14 @@ class LoginAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300)
     attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+# --- API schemas ----------------------------------------------------------------------------
+
+
+class MeOut(SQLModel):
+    id: int
+    name: str
+    role: str
+    account_id: int
+    balance_minutes: int

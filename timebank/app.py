@@ -1,0 +1,154 @@
+"""The one wiring place: routes, dependencies, auth, error handling and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import api, members
+from timebank.config import Settings, load_settings
+from timebank.db import ensure_schema, make_engine, make_sessionmaker
+from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from timebank.models import Member
+
+log = logging.getLogger("timebank")
+
+
+# --- Dependencies -------------------------------------------------------------------------
+
+
+async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler succeeds, rolled back when
+    anything raises — so a refused request leaves nothing half-written."""
+    sessions: async_sessionmaker[AsyncSession] = state.sessions
+    async with sessions() as session:
+        await session.begin()
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+async def provide_api_actor(request: Request[Any, Any, Any], db: AsyncSession) -> Member:
+    """The member behind ``Authorization: Bearer …`` (JSON API only; no cookies, no CSRF)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException("send 'Authorization: Bearer <token>' (timebank token create)")
+    member = await members.member_for_token(db, token.strip())
+    if member is None:
+        raise NotAuthorizedException("this token is unknown, revoked, or its member is inactive")
+    return member
+
+
+# --- Errors: a clear JSON answer, never a stack trace --------------------------------------
+
+_STATUS = {NotFound: 404, Forbidden: 403, Invalid: 422, Conflict: 409}
+
+
+def _status_of(exc: DomainError) -> int:
+    for cls, status in _STATUS.items():
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def _json_error(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"status_code": status, "code": code, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(body, status_code=status)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return _json_error(_status_of(exc), exc.code, exc.detail, field=exc.field, **exc.extra)
+
+
+def validation_error(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    return _json_error(400, "validation", exc.detail, errors=exc.extra or None)
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "rate_limited" if exc.status_code == 429 else "error")
+    return _json_error(exc.status_code, code, exc.detail)
+
+
+def integrity_error(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+    # A constraint caught what the domain checks did not (usually a simultaneous request).
+    log.info("integrity error turned into 409: %s", exc.orig)
+    return _json_error(409, "conflict", "this conflicts with a change made at the same time; retry")
+
+
+def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", exc_info=exc)
+    return _json_error(500, "internal", "something went wrong on our side; it has been logged")
+
+
+def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    return internal_error(request, exc)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    NotFoundException: http_error,
+    HTTPException: http_error,
+    IntegrityError: integrity_error,
+    DBAPIError: database_error,
+    Exception: internal_error,
+}
+
+
+# --- The application ------------------------------------------------------------------------
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
+    settings = settings or load_settings()
+    engine = engine or make_engine(settings.database_url)
+
+    async def check_schema(app: Litestar) -> None:
+        await ensure_schema(engine, settings.database_url, auto_upgrade=settings.auto_upgrade)
+
+    async def close_engine(app: Litestar) -> None:
+        await engine.dispose()
+
+    return Litestar(
+        route_handlers=[*api.ROUTES],
+        dependencies={"db": Provide(provide_db), "actor": Provide(provide_api_actor)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[check_schema],
+        on_shutdown=[close_engine],
+        state=State({"settings": settings, "sessions": make_sessionmaker(engine)}),
+        openapi_config=OpenAPIConfig(
+            title="timebank",
+            version="1",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer"),
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        debug=False,
+    )
