@@ -84,7 +84,7 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
         from timebank.demo import seed_demo_if_empty
 
         logins = run(lambda: seed_demo_if_empty(settings.database_url))
-        click.echo("Demo network ready. Log in with (password for all: %s):" % logins.password)
+        click.echo(f"Demo network ready. Log in with (password for all: {logins.password}):")
         for role, email in logins.emails:
             click.echo(f"  {role:<13} {email}")
     host = host or settings.host
