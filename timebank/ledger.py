@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from timebank.models import Account, LimitDefault, Member, Transfer
+from timebank.models import Account, LimitDefault, Member, Transfer, utcnow
 
 MAX_REASON = 500
 
@@ -165,8 +165,11 @@ async def post_transfer(
     exchange_id: int | None = None,
     override_reason: str | None = None,
     idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Transfer:
-    """Move ``minutes`` from one account to another, or refuse. Flushes, never commits."""
+    """Move ``minutes`` from one account to another, or refuse. Flushes, never commits.
+
+    ``at`` is the booking time (default now): the demo backdates its history with it."""
     minutes = _check_amount(minutes)
     if from_account_id == to_account_id:
         raise InvalidTransfer("a transfer needs two different accounts")
@@ -210,6 +213,7 @@ async def post_transfer(
         exchange_id=exchange_id,
         override_reason=override_reason,
         idempotency_key=idempotency_key,
+        at=at,
     )
 
 
@@ -226,6 +230,7 @@ async def _book(
     override_reason: str | None = None,
     idempotency_key: str | None = None,
     reverses_id: int | None = None,
+    at: datetime | None = None,
 ) -> Transfer:
     payer.balance_minutes -= minutes
     payee.balance_minutes += minutes
@@ -242,6 +247,7 @@ async def _book(
         reverses_id=reverses_id,
         from_balance_after=payer.balance_minutes,
         to_balance_after=payee.balance_minutes,
+        created_at=at or utcnow(),
     )
     session.add_all([payer, payee, transfer])
     await session.flush()
