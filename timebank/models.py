@@ -7,7 +7,9 @@ checks that these models and the migrated database agree.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 
+import pydantic
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -373,9 +375,376 @@ class LoginAttempt(SQLModel, table=True):
 # --- API schemas ----------------------------------------------------------------------------
 
 
+# What the JSON API reads and writes. Input schemas only check shape and type (a wrong one
+# is a 400); the rules (at most 24 h, no future date, ...) live in the domain functions,
+# which answer 422 naming the field.
+
+# PostgreSQL integers are 32-bit: bounding ids and amounts here turns an absurd number into
+# a clear 400 instead of a database error.
+MAX_INT = 2_147_483_647
+# Strict: JSON true or "60" is not a number of minutes.
+ApiId = Annotated[int, pydantic.Strict(), pydantic.Field(ge=1, le=MAX_INT)]
+ApiMinutes = Annotated[int, pydantic.Strict(), pydantic.Field(ge=-MAX_INT, le=MAX_INT)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL characters in text; refuse them before they get there.
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    return value
+
+
+ApiText = Annotated[str, pydantic.AfterValidator(_no_nul)]
+
+
+class ApiInput(SQLModel):
+    # A misspelt field is an error, not silently ignored.
+    model_config = pydantic.ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class ErrorOut(SQLModel):
+    """Every error the API returns."""
+
+    status_code: int
+    code: str = Field(description="stable: validation, not_found, forbidden, balance_limit, ...")
+    detail: str
+    field: str | None = Field(default=None, description="the input at fault, when there is one")
+
+
 class MeOut(SQLModel):
     id: int
     name: str
     role: str
     account_id: int
     balance_minutes: int
+
+
+class MemberIn(ApiInput):
+    name: ApiText
+    role: ApiText = Field(description="volunteer, senior, professional or manager")
+    email: ApiText | None = None
+    phone: ApiText | None = None
+    password: ApiText | None = Field(default=None, description="at least 8 characters")
+    organization_id: ApiId | None = Field(default=None, description="required for professionals")
+    district: ApiText | None = Field(default=None, description="a district's name or id")
+    language: ApiText = Field(default="de", description="de, en, tr, ru or ar")
+
+
+class MemberOut(SQLModel):
+    id: int
+    account_id: int
+    name: str
+    role: str
+    email: str | None
+    phone: str | None
+    organization_id: int | None
+    district_id: int | None
+    language: str
+    active: bool
+    joined_on: date
+
+
+class AccountOut(SQLModel):
+    id: int
+    kind: str
+    member_id: int | None
+    organization_id: int | None
+    balance_minutes: int
+    min_minutes: int | None = Field(description="effective minimum (None: unbounded)")
+    max_minutes: int | None = Field(description="effective maximum (None: unbounded)")
+    own_min_minutes: int | None = Field(description="this account's override, else None")
+    own_max_minutes: int | None = Field(description="this account's override, else None")
+
+
+class AccountLimitsIn(ApiInput):
+    """Set an account's own limits. A field left out stays as it is; null returns that side
+    to the network default of the account's holder."""
+
+    min_minutes: ApiMinutes | None = None
+    max_minutes: ApiMinutes | None = None
+
+
+class StatementLineOut(SQLModel):
+    transfer_id: int
+    created_at: datetime
+    kind: str
+    minutes: int = Field(description="positive: received; negative: paid")
+    balance_after: int
+    other_account_id: int
+    exchange_id: int | None
+    reason: str | None
+    actor_id: int | None
+    override_reason: str | None = Field(description="set when a manager overrode a limit")
+    reverses_id: int | None
+    assisted: bool = Field(description="the exchange was entered by staff for the member")
+    paid_by_pool: bool
+
+
+class StatementOut(SQLModel):
+    account_id: int
+    balance_minutes: int
+    lines: list[StatementLineOut]
+    next_before_id: int | None = Field(description="pass as before_id for the next page")
+
+
+class ExchangeIn(ApiInput):
+    giver_id: ApiId
+    receiver_id: ApiId
+    minutes: ApiMinutes = Field(description="1 to 1440")
+    performed_on: date = Field(description="not in the future")
+    category: ApiText = Field(description="a category slug, e.g. shopping, visits")
+    note: ApiText | None = None
+    idempotency_key: ApiText | None = Field(
+        default=None, description="a retry with the same key returns the first result"
+    )
+    override_reason: ApiText | None = Field(
+        default=None, description="manager only: book an assisted entry beyond a limit"
+    )
+
+
+class ExchangeOut(SQLModel):
+    id: int
+    status: str
+    giver_id: int
+    receiver_id: int
+    minutes: int
+    performed_on: date
+    category: str
+    note: str | None
+    assisted: bool
+    paid_by_pool: bool
+    entered_by_id: int
+    reject_reason: str | None
+    transfer_id: int | None = Field(description="the transfer that booked it, once confirmed")
+
+
+class ConfirmIn(ApiInput):
+    override_reason: ApiText | None = Field(
+        default=None, description="manager only: confirm beyond a balance limit, with a reason"
+    )
+
+
+class ReasonIn(ApiInput):
+    reason: ApiText
+
+
+class TransferOut(SQLModel):
+    id: int
+    from_account_id: int
+    to_account_id: int
+    minutes: int
+    kind: str
+    exchange_id: int | None
+    reason: str | None
+    actor_id: int | None
+    override_reason: str | None
+    reverses_id: int | None
+    created_at: datetime
+
+
+class DonationIn(ApiInput):
+    minutes: ApiMinutes
+    idempotency_key: ApiText | None = None
+
+
+class PoolPaymentIn(ApiInput):
+    exchange_id: ApiId
+
+
+class MismatchOut(SQLModel):
+    account_id: int
+    cached_minutes: int
+    computed_minutes: int
+
+
+class VerifyOut(SQLModel):
+    ok: bool
+    accounts: int
+    transfers: int
+    total_minutes: int = Field(description="sum of all balances; 0 when the books balance")
+    mismatches: list[MismatchOut]
+
+
+# --- Scheduler and flags (issue 4) ----------------------------------------------------------
+
+FLAG_KINDS = (
+    "takes_without_giving",
+    "gives_without_taking",
+    "near_limit",
+    "inactive",
+    "unconfirmed_exchange",
+    "unanswered_request",
+)
+FLAG_STATUSES = ("open", "acknowledged", "snoozed", "resolved")
+FLAG_RESOLUTIONS = ("review", "manager")
+FLAG_ACTIONS = ("open", "acknowledge", "note", "snooze", "wake", "resolve")
+JOB_OUTCOMES = ("ok", "failed")
+JOB_TRIGGERS = ("schedule", "catch_up", "manual")
+UNCONFIRMED_ACTIONS = ("confirm", "flag")
+EMAIL_STATUSES = ("none", "pending", "retry", "sent", "failed")
+
+
+class NetworkSettings(SQLModel, table=True):
+    """The network's one row of job settings: schedules, review thresholds, reminder policy.
+
+    Schedules are cron expressions (five fields, or six with leading seconds) in ``timezone``;
+    all amounts are minutes. The first migration of the scheduler seeds the defaults.
+    """
+
+    __tablename__ = "network_settings"
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="ck_network_settings_single_row"),
+        _check_in("unconfirmed_action", UNCONFIRMED_ACTIONS, "ck_network_settings_action"),
+    )
+
+    id: int = Field(default=1, primary_key=True)
+    timezone: str = Field(default="Europe/Berlin", max_length=60)
+    review_cron: str = Field(default="30 2 * * *", max_length=100)
+    unconfirmed_cron: str = Field(default="0 9 * * *", max_length=100)
+    unanswered_cron: str = Field(default="5 9 * * *", max_length=100)
+    expiry_cron: str = Field(default="15 0 * * *", max_length=100)
+    digest_cron: str = Field(default="0 7 * * 1", max_length=100)
+    # Balance review (window for the ratios, in days).
+    review_window_days: int = Field(default=90)
+    takes_balance_below: int = Field(default=-600)
+    takes_ratio: int = Field(default=4)
+    takes_min_received: int = Field(default=300)
+    gives_balance_above: int = Field(default=2400)
+    gives_ratio: int = Field(default=4)
+    gives_min_given: int = Field(default=600)
+    near_limit_percent: int = Field(default=10)
+    inactive_days: int = Field(default=90)
+    # Unconfirmed exchanges and unanswered requests.
+    remind_after_days: int = Field(default=3)
+    unconfirmed_after_days: int = Field(default=14)
+    unconfirmed_action: str = Field(default="flag", max_length=10)
+    unanswered_after_days: int = Field(default=3)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class ReviewPolicy(SQLModel, table=True):
+    """How the balance review treats a role: whether it is reviewed at all, and whether help
+    the community pool paid for counts as the receiver's own taking."""
+
+    __tablename__ = "review_policies"
+    __table_args__ = (_check_in("role", ROLES, "ck_review_policies_role"),)
+
+    role: str = Field(max_length=20, primary_key=True)
+    reviewed: bool = Field(default=True)
+    pool_help_counts: bool = Field(default=True)
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job. ``(job, scheduled_for)`` is unique: claiming the row is
+    what lets exactly one process run a tick."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        sa.UniqueConstraint("job", "scheduled_for", name="uq_job_runs_tick"),
+        _check_in("outcome", JOB_OUTCOMES, "ck_job_runs_outcome"),
+        _check_in("trigger", JOB_TRIGGERS, "ck_job_runs_trigger"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=40)
+    scheduled_for: datetime = Field(sa_type=UTCDateTime())
+    trigger: str = Field(default="schedule", max_length=10)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    outcome: str = Field(default="ok", max_length=10)
+    counts: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON())
+    error: str | None = Field(default=None, max_length=4000)
+    # host:pid of the process that ran it, so a take-over is visible in the history.
+    runner: str | None = Field(default=None, max_length=200)
+
+
+class Flag(SQLModel, table=True):
+    """Something the manager should look at, with the figures that raised it.
+
+    At most one unresolved flag per member, kind and subject (the partial unique index);
+    ``subject_id`` is the exchange or help request the flag is about, 0 for balance flags.
+    """
+
+    __tablename__ = "flags"
+    __table_args__ = (
+        _check_in("kind", FLAG_KINDS, "ck_flags_kind"),
+        _check_in("status", FLAG_STATUSES, "ck_flags_status"),
+        sa.CheckConstraint(
+            "resolution IS NULL OR resolution IN ('review', 'manager')", name="ck_flags_resolution"
+        ),
+        sa.Index(
+            "uq_flags_one_open",
+            "member_id",
+            "kind",
+            "subject_id",
+            unique=True,
+            postgresql_where=sa.text("status <> 'resolved'"),
+            sqlite_where=sa.text("status <> 'resolved'"),
+        ),
+        sa.Index("ix_flags_status_kind", "status", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    kind: str = Field(max_length=30)
+    subject_id: int = Field(default=0)
+    status: str = Field(default="open", max_length=15)
+    # Which part of the rule matched: balance, ratio, min, max, inactive, waiting.
+    rule: str | None = Field(default=None, max_length=20)
+    balance_minutes: int | None = Field(default=None)
+    given_minutes: int | None = Field(default=None)
+    received_minutes: int | None = Field(default=None)
+    limit_minutes: int | None = Field(default=None)
+    last_activity_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    district_id: int | None = Field(default=None, foreign_key="districts.id")
+    category_id: int | None = Field(default=None, foreign_key="categories.id")
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    snoozed_until: date | None = Field(default=None)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    resolution: str | None = Field(default=None, max_length=10)
+    resolved_by_id: int | None = Field(default=None, foreign_key="members.id")
+
+
+class FlagEvent(SQLModel, table=True):
+    """The history of a flag: opened, acknowledged, noted, snoozed, woken, resolved.
+    ``actor_id`` is None when the review itself acted."""
+
+    __tablename__ = "flag_events"
+    __table_args__ = (_check_in("action", FLAG_ACTIONS, "ck_flag_events_action"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    flag_id: int = Field(foreign_key="flags.id", index=True)
+    action: str = Field(max_length=15)
+    actor_id: int | None = Field(default=None, foreign_key="members.id")
+    note: str | None = Field(default=None, max_length=2000)
+    snoozed_until: date | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class Notification(SQLModel, table=True):
+    """A message to one member, shown in the app and, when they have an address and SMTP is
+    configured, sent by email. Subject and body are already in the member's language.
+    ``key`` makes a job's notification idempotent (a re-run does not tell anyone twice)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        _check_in("email_status", EMAIL_STATUSES, "ck_notifications_email_status"),
+        sa.Index("ix_notifications_member_read", "member_id", "read_at"),
+        sa.Index("ix_notifications_email_due", "email_status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id")
+    kind: str = Field(max_length=40)
+    key: str | None = Field(default=None, max_length=200, unique=True)
+    subject: str = Field(max_length=300)
+    body: str = Field(max_length=8000)
+    link: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    email_status: str = Field(default="none", max_length=10)
+    email_attempts: int = Field(default=0)
+    email_last_error: str | None = Field(default=None, max_length=1000)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    email_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
