@@ -7,7 +7,7 @@ and the CLI cannot disagree. ``tests/test_access.py`` walks the matrix.
 from __future__ import annotations
 
 from timebank.errors import Forbidden
-from timebank.models import Account, Exchange, Member
+from timebank.models import Account, Exchange, HelpRequest, Member
 
 
 def is_manager(actor: Member) -> bool:
@@ -88,3 +88,62 @@ def require_decide_exchange(actor: Member, exchange: Exchange, receiver: Member)
     if actor.id == exchange.receiver_id or acts_for(actor, receiver):
         return
     raise Forbidden("only the person who received the help can confirm or reject it")
+
+
+# --- board: help requests, responses, offers, matching ---------------------------------------
+
+
+def can_act_as(actor: Member, member: Member) -> bool:
+    """The member themselves, or staff who act for them."""
+    return actor.active and (actor.id == member.id or acts_for(actor, member))
+
+
+def require_request_help_for(actor: Member, requester: Member) -> None:
+    """Anyone may ask for help for themselves (an hour given is an hour that can be
+    received); staff ask on behalf of the members they act for."""
+    if not can_act_as(actor, requester):
+        raise Forbidden("you may only ask for help for yourself or for your clients")
+    if not requester.active:
+        raise Forbidden("this member is no longer active")
+
+
+def require_respond_to_request(actor: Member, request: HelpRequest) -> None:
+    require_active(actor)
+    if actor.id == request.member_id:
+        raise Forbidden("you cannot offer help on your own request")
+
+
+def require_manage_request(actor: Member, requester: Member) -> None:
+    """Accepting a helper, closing or withdrawing: the requester, or staff acting for them."""
+    if not can_act_as(actor, requester):
+        raise Forbidden("only the person who asked for help, or staff for them, may do this")
+
+
+def can_see_request_contact(actor: Member, request: HelpRequest, requester: Member) -> bool:
+    """How to reach the requester is shown to them, their staff and the accepted helper."""
+    if can_act_as(actor, requester):
+        return True
+    return actor.active and request.helper_id is not None and actor.id == request.helper_id
+
+
+def require_suggest_helpers(actor: Member, requester: Member) -> None:
+    """Suggested helpers reveal others' workload, so only staff acting for the requester
+    (the manager for everyone) see them."""
+    if not (actor.is_staff and acts_for(actor, requester)):
+        raise Forbidden("only staff acting for this member see suggested helpers")
+
+
+def require_offer_for(actor: Member, member: Member) -> None:
+    if not can_act_as(actor, member):
+        raise Forbidden("you may only manage your own offers or those of your clients")
+    if not member.active:
+        raise Forbidden("this member is no longer active")
+
+
+def require_manage_offer(actor: Member, owner: Member) -> None:
+    if not can_act_as(actor, owner):
+        raise Forbidden("you may only manage your own offers or those of your clients")
+
+
+def require_board_reader(actor: Member) -> None:
+    require_active(actor)

@@ -1,0 +1,743 @@
+"""The board: help requests ("I need help"), the answers to them ("I can help"), standing
+offers, and matching a request with the helpers who fit it best.
+
+A request is ``open`` until a helper is accepted (``matched``: it leaves the board and the
+requester sees who is coming), it is withdrawn or done (``closed``), or its expiry date
+passes (``expired``). Every function checks its actor through ``timebank.access`` and only
+flushes; the request or job that calls it owns the transaction.
+
+Signatures (``session`` is an ``AsyncSession``, ``actor`` the signed-in ``Member``;
+``today`` defaults to ``date.today()`` and exists for tests)::
+
+    create_request(session, actor, *, member_id, category_id, title, description=None,
+                   district_id=None, needed_on=None, when_text=None, urgency="normal",
+                   contact=None, expires_on=None, today=None) -> HelpRequest
+    get_request(session, actor, request_id) -> RequestCard
+    open_requests(session, actor, *, category_id=None, district_id=None, search=None,
+                  include_expired=False, page=1, per_page=20, today=None) -> Page[RequestCard]
+    requests_for_helper(session, helper, *, limit=20, today=None) -> list[RequestCard]
+    requests_of(session, actor, member_id) -> list[RequestCard]     # a member's own requests
+    respond(session, actor, request_id, *, message=None, today=None) -> RequestResponse
+    responses_to(session, actor, request_id) -> list[ResponseRow]
+    accept_helper(session, actor, request_id, helper_id) -> HelpRequest
+    who_is_coming(session, actor, member_id) -> list[RequestCard]  # matched, helper set
+    close_request(session, actor, request_id) -> HelpRequest       # withdraw or done
+    expire_past(session, *, today=None) -> int                     # requests and offers
+    create_offer(session, actor, *, member_id, category_id, title, description=None,
+                 district_id=None, expires_on=None, today=None) -> Offer
+    open_offers(session, actor, *, category_id=None, district_id=None, search=None,
+                include_expired=False, page=1, per_page=20, today=None) -> Page[OfferCard]
+    offers_of(session, actor, member_id) -> list[OfferCard]
+    close_offer(session, actor, offer_id) -> Offer
+    suggested_helpers(session, actor, request_id, *, limit=5, today=None) -> list[Suggestion]
+    matching(session, actor, *, page=1, per_page=10, per_request=5, today=None)
+        -> Page[tuple[RequestCard, list[Suggestion]]]
+
+Refusals raise ``Forbidden`` (not allowed), ``NotFound``, ``Invalid`` (bad input; ``field``
+names the form field) or ``Conflict`` (e.g. responding twice, or to a closed request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, case, exists, false, func, or_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import access
+from timebank.errors import Conflict, Invalid, NotFound
+from timebank.members import get_member
+from timebank.models import (
+    URGENCIES,
+    Category,
+    District,
+    Exchange,
+    HelpRequest,
+    Member,
+    MemberCategory,
+    Offer,
+    RequestResponse,
+    utcnow,
+)
+
+DEFAULT_EXPIRY_DAYS = 30
+MAX_EXPIRY_DAYS = 365
+MAX_PER_PAGE = 100
+# Helpers are members who give help; staff are paid and are not suggested as helpers.
+HELPER_ROLES = ("volunteer", "senior")
+# The window of "how much a helper already carries".
+RECENT_DAYS = 90
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+@dataclass(frozen=True)
+class RequestCard:
+    """A request with what the board shows next to it."""
+
+    request: HelpRequest
+    category: Category
+    district_name: str | None
+    requester_name: str
+    helper_name: str | None
+    responses: int
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    response: RequestResponse
+    helper: Member
+
+
+@dataclass(frozen=True)
+class OfferCard:
+    offer: Offer
+    category: Category
+    district_name: str | None
+    member_name: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggested helper and the facts their rank comes from."""
+
+    member_id: int
+    name: str
+    district_name: str | None
+    availability: str | None
+    fits_category: bool
+    same_district: bool
+    open_commitments: int
+    recent_minutes: int
+
+
+# --- Input checks ---------------------------------------------------------------------------
+
+
+def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
+    value = (value or "").strip() or None
+    if value is None and required:
+        raise Invalid("please fill in this field", field=field)
+    if value is not None and len(value) > limit:
+        raise Invalid(f"this is too long (at most {limit} characters)", field=field)
+    return value
+
+
+async def _category(session: AsyncSession, category_id: int | None) -> Category:
+    category = await session.get(Category, category_id) if category_id else None
+    if category is None or not category.active:
+        raise Invalid("choose a kind of help", field="category_id")
+    return category
+
+
+async def _district(session: AsyncSession, district_id: int | None) -> int | None:
+    if district_id is None:
+        return None
+    district = await session.get(District, district_id)
+    if district is None or not district.active:
+        raise Invalid("choose a district from the list", field="district_id")
+    return district.id
+
+
+def _expiry(expires_on: date | None, today: date, default_days: int = DEFAULT_EXPIRY_DAYS) -> date:
+    if expires_on is None:
+        return today + timedelta(days=default_days)
+    if expires_on < today:
+        raise Invalid("the expiry date has already passed", field="expires_on")
+    if expires_on > today + timedelta(days=MAX_EXPIRY_DAYS):
+        raise Invalid("the expiry date is more than a year away", field="expires_on")
+    return expires_on
+
+
+def _paging(page: int, per_page: int) -> tuple[int, int]:
+    return max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+
+
+# --- Requests -------------------------------------------------------------------------------
+
+
+async def create_request(
+    session: AsyncSession,
+    actor: Member,
+    *,
+    member_id: int,
+    category_id: int | None,
+    title: str,
+    description: str | None = None,
+    district_id: int | None = None,
+    needed_on: date | None = None,
+    when_text: str | None = None,
+    urgency: str = "normal",
+    contact: str | None = None,
+    expires_on: date | None = None,
+    today: date | None = None,
+) -> HelpRequest:
+    """A request for help for ``member_id``. Without a district the requester's own is used;
+    without an expiry date it is the day help is needed, else 30 days from today."""
+    today = today or date.today()
+    requester = await get_member(session, member_id)
+    access.require_request_help_for(actor, requester)
+    clean_title = _text(title, "title", 200, required=True)
+    category = await _category(session, category_id)
+    if urgency not in URGENCIES:
+        raise Invalid("choose how urgent it is", field="urgency")
+    if needed_on is not None and needed_on < today:
+        raise Invalid("this date has already passed", field="needed_on")
+    if expires_on is None and needed_on is not None:
+        expires_on = needed_on
+    request = HelpRequest(
+        member_id=requester.id,  # type: ignore[arg-type]
+        entered_by_id=actor.id,  # type: ignore[arg-type]
+        category_id=category.id,  # type: ignore[arg-type]
+        district_id=await _district(session, district_id) or requester.district_id,
+        title=clean_title,  # type: ignore[arg-type]
+        description=_text(description, "description", 2000),
+        needed_on=needed_on,
+        when_text=_text(when_text, "when_text", 200),
+        urgency=urgency,
+        contact=_text(contact, "contact", 200),
+        expires_on=_expiry(expires_on, today),
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+_helper = aliased(Member)
+
+
+def _request_cards() -> Any:
+    responses = (
+        select(func.count())
+        .select_from(RequestResponse)
+        .where(RequestResponse.request_id == HelpRequest.id)
+        .correlate(HelpRequest)
+        .scalar_subquery()
+    )
+    return (
+        select(HelpRequest, Category, District.name, Member.name, _helper.name, responses)
+        .join(Category, Category.id == HelpRequest.category_id)  # type: ignore[arg-type]
+        .join(Member, Member.id == HelpRequest.member_id)  # type: ignore[arg-type]
+        .outerjoin(District, District.id == HelpRequest.district_id)  # type: ignore[arg-type]
+        .outerjoin(_helper, _helper.id == HelpRequest.helper_id)  # type: ignore[arg-type]
+    )
+
+
+def _to_request_card(row: Any) -> RequestCard:
+    request, category, district_name, requester_name, helper_name, responses = row
+    return RequestCard(request, category, district_name, requester_name, helper_name, responses)
+
+
+def _still_open(today: date) -> Any:
+    return and_(
+        HelpRequest.status == "open",
+        or_(HelpRequest.expires_on.is_(None), HelpRequest.expires_on >= today),  # type: ignore[union-attr,operator]
+    )
+
+
+async def _load_request(
+    session: AsyncSession, request_id: int, *, lock: bool = False
+) -> HelpRequest:
+    query = select(HelpRequest).where(HelpRequest.id == request_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    request = await session.scalar(query)
+    if request is None:
+        raise NotFound(f"no help request {request_id}")
+    return request
+
+
+async def get_request(session: AsyncSession, actor: Member, request_id: int) -> RequestCard:
+    access.require_board_reader(actor)
+    row = (await session.exec(_request_cards().where(HelpRequest.id == request_id))).first()
+    if row is None:
+        raise NotFound(f"no help request {request_id}")
+    return _to_request_card(row)
+
+
+async def open_requests(
+    session: AsyncSession,
+    actor: Member,
+    *,
+    category_id: int | None = None,
+    district_id: int | None = None,
+    search: str | None = None,
+    include_expired: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+    today: date | None = None,
+) -> Page[RequestCard]:
+    """The board's requests, newest first. Requests past their expiry date count as expired
+    even before ``expire_past`` has marked them."""
+    access.require_board_reader(actor)
+    today = today or date.today()
+    page, per_page = _paging(page, per_page)
+    conditions: list[Any] = []
+    if include_expired:
+        conditions.append(HelpRequest.status.in_(("open", "expired")))  # type: ignore[attr-defined]
+    else:
+        conditions.append(_still_open(today))
+    if category_id:
+        conditions.append(HelpRequest.category_id == category_id)
+    if district_id:
+        conditions.append(HelpRequest.district_id == district_id)
+    words = (search or "").strip()
+    if words:
+        conditions.append(
+            or_(
+                HelpRequest.title.icontains(words, autoescape=True),  # type: ignore[attr-defined]
+                HelpRequest.description.icontains(words, autoescape=True),  # type: ignore[union-attr]
+            )
+        )
+    total = await session.scalar(select(func.count()).select_from(HelpRequest).where(*conditions))
+    rows = await session.exec(
+        _request_cards()
+        .where(*conditions)
+        .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())  # type: ignore[attr-defined,union-attr]
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page([_to_request_card(r) for r in rows.all()], total or 0, page, per_page)
+
+
+async def requests_for_helper(
+    session: AsyncSession, helper: Member, *, limit: int = 20, today: date | None = None
+) -> list[RequestCard]:
+    """Open requests that fit ``helper``: one of their categories (any category when they
+    chose none) in their district (any district when they, or the request, have none).
+    Their own requests are left out; the most urgent and the soonest needed come first."""
+    access.require_board_reader(helper)
+    today = today or date.today()
+    conditions: list[Any] = [_still_open(today), HelpRequest.member_id != helper.id]
+    chose_any = exists().where(MemberCategory.member_id == helper.id)
+    chose_this = exists().where(
+        MemberCategory.member_id == helper.id,
+        MemberCategory.category_id == HelpRequest.category_id,
+    )
+    conditions.append(or_(~chose_any, chose_this))
+    if helper.district_id is not None:
+        conditions.append(
+            or_(
+                HelpRequest.district_id.is_(None),  # type: ignore[union-attr]
+                HelpRequest.district_id == helper.district_id,
+            )
+        )
+    urgency_rank = case({"high": 0, "normal": 1, "low": 2}, value=HelpRequest.urgency)
+    rows = await session.exec(
+        _request_cards()
+        .where(*conditions)
+        .order_by(
+            urgency_rank,
+            HelpRequest.needed_on.is_(None),  # type: ignore[union-attr]
+            HelpRequest.needed_on,
+            HelpRequest.id,
+        )
+        .limit(min(max(1, limit), MAX_PER_PAGE))
+    )
+    return [_to_request_card(r) for r in rows.all()]
+
+
+async def requests_of(session: AsyncSession, actor: Member, member_id: int) -> list[RequestCard]:
+    """A member's own requests, every status, newest first."""
+    member = await get_member(session, member_id)
+    access.require_manage_request(actor, member)
+    rows = await session.exec(
+        _request_cards()
+        .where(HelpRequest.member_id == member_id)
+        .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())  # type: ignore[attr-defined,union-attr]
+    )
+    return [_to_request_card(r) for r in rows.all()]
+
+
+async def who_is_coming(session: AsyncSession, actor: Member, member_id: int) -> list[RequestCard]:
+    """The member's matched requests, each with the accepted helper's name."""
+    return [
+        c for c in await requests_of(session, actor, member_id) if c.request.status == "matched"
+    ]
+
+
+async def respond(
+    session: AsyncSession,
+    actor: Member,
+    request_id: int,
+    *,
+    message: str | None = None,
+    today: date | None = None,
+) -> RequestResponse:
+    """The actor says "I can help": once per request, never on their own, only while open."""
+    today = today or date.today()
+    request = await _load_request(session, request_id)
+    access.require_respond_to_request(actor, request)
+    if request.status != "open" or (request.expires_on and request.expires_on < today):
+        raise Conflict("this request is no longer open", status=request.status)
+    already = await session.scalar(
+        select(RequestResponse.id).where(
+            RequestResponse.request_id == request_id, RequestResponse.helper_id == actor.id
+        )
+    )
+    if already is not None:
+        raise Conflict("you have already offered to help with this request")
+    response = RequestResponse(
+        request_id=request_id,
+        helper_id=actor.id,  # type: ignore[arg-type]
+        message=_text(message, "message", 1000),
+    )
+    session.add(response)
+    await session.flush()
+    return response
+
+
+async def responses_to(session: AsyncSession, actor: Member, request_id: int) -> list[ResponseRow]:
+    """Who offered to help, oldest first: for the requester and staff acting for them."""
+    request = await _load_request(session, request_id)
+    access.require_manage_request(actor, await get_member(session, request.member_id))
+    rows = await session.exec(
+        select(RequestResponse, Member)
+        .join(Member, Member.id == RequestResponse.helper_id)  # type: ignore[arg-type]
+        .where(RequestResponse.request_id == request_id)
+        .order_by(RequestResponse.created_at, RequestResponse.id)
+    )
+    return [ResponseRow(response, helper) for response, helper in rows.all()]
+
+
+async def accept_helper(
+    session: AsyncSession, actor: Member, request_id: int, helper_id: int
+) -> HelpRequest:
+    """The requester (or staff for them) accepts a helper: the request is matched and leaves
+    the board. The requester accepts one who responded; staff may also assign a suggested
+    helper who has not, which records the response for them."""
+    request = await _load_request(session, request_id, lock=True)
+    requester = await get_member(session, request.member_id)
+    access.require_manage_request(actor, requester)
+    if request.status != "open":
+        raise Conflict("this request is no longer open", status=request.status)
+    helper = await session.get(Member, helper_id)
+    if helper is None or not helper.active:
+        raise Invalid("this helper is not an active member", field="helper_id")
+    if helper.id == request.member_id:
+        raise Invalid("nobody can be their own helper", field="helper_id")
+    response = await session.scalar(
+        select(RequestResponse).where(
+            RequestResponse.request_id == request_id, RequestResponse.helper_id == helper_id
+        )
+    )
+    if response is None:
+        if not (actor.is_staff and access.acts_for(actor, requester)):
+            raise Invalid("this person has not offered to help", field="helper_id")
+        response = RequestResponse(request_id=request_id, helper_id=helper_id)
+    response.accepted = True
+    session.add(response)
+    request.status = "matched"
+    request.helper_id = helper_id
+    request.closed_at = utcnow()
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def close_request(session: AsyncSession, actor: Member, request_id: int) -> HelpRequest:
+    """Withdraw an open request or mark a matched one done. Closing twice is harmless."""
+    request = await _load_request(session, request_id, lock=True)
+    access.require_manage_request(actor, await get_member(session, request.member_id))
+    if request.status == "closed":
+        return request
+    request.status = "closed"
+    request.closed_at = utcnow()
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def expire_past(session: AsyncSession, *, today: date | None = None) -> int:
+    """Mark open requests and offers whose expiry date has passed as expired (network policy,
+    no actor: the scheduler's job). Returns how many rows changed."""
+    today = today or date.today()
+    requests = await session.exec(
+        update(HelpRequest)
+        .where(HelpRequest.status == "open", HelpRequest.expires_on < today)  # type: ignore[arg-type,operator]
+        .values(status="expired", closed_at=utcnow())
+    )
+    offers = await session.exec(
+        update(Offer)
+        .where(Offer.status == "open", Offer.expires_on < today)  # type: ignore[arg-type,operator]
+        .values(status="expired")
+    )
+    await session.flush()
+    return (requests.rowcount or 0) + (offers.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- Offers ---------------------------------------------------------------------------------
+
+
+async def create_offer(
+    session: AsyncSession,
+    actor: Member,
+    *,
+    member_id: int,
+    category_id: int | None,
+    title: str,
+    description: str | None = None,
+    district_id: int | None = None,
+    expires_on: date | None = None,
+    today: date | None = None,
+) -> Offer:
+    """A standing offer of help, 90 days unless another expiry date is given."""
+    today = today or date.today()
+    member = await get_member(session, member_id)
+    access.require_offer_for(actor, member)
+    clean_title = _text(title, "title", 200, required=True)
+    category = await _category(session, category_id)
+    offer = Offer(
+        member_id=member.id,  # type: ignore[arg-type]
+        category_id=category.id,  # type: ignore[arg-type]
+        district_id=await _district(session, district_id) or member.district_id,
+        title=clean_title,  # type: ignore[arg-type]
+        description=_text(description, "description", 2000),
+        expires_on=_expiry(expires_on, today, default_days=90),
+    )
+    session.add(offer)
+    await session.flush()
+    return offer
+
+
+def _offer_cards() -> Any:
+    return (
+        select(Offer, Category, District.name, Member.name)
+        .join(Category, Category.id == Offer.category_id)  # type: ignore[arg-type]
+        .join(Member, Member.id == Offer.member_id)  # type: ignore[arg-type]
+        .outerjoin(District, District.id == Offer.district_id)  # type: ignore[arg-type]
+    )
+
+
+async def open_offers(
+    session: AsyncSession,
+    actor: Member,
+    *,
+    category_id: int | None = None,
+    district_id: int | None = None,
+    search: str | None = None,
+    include_expired: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+    today: date | None = None,
+) -> Page[OfferCard]:
+    access.require_board_reader(actor)
+    today = today or date.today()
+    page, per_page = _paging(page, per_page)
+    conditions: list[Any] = [Member.active.is_(True)]  # type: ignore[attr-defined]
+    if include_expired:
+        conditions.append(Offer.status.in_(("open", "expired")))  # type: ignore[attr-defined]
+    else:
+        conditions.append(Offer.status == "open")
+        conditions.append(or_(Offer.expires_on.is_(None), Offer.expires_on >= today))  # type: ignore[union-attr,operator]
+    if category_id:
+        conditions.append(Offer.category_id == category_id)
+    if district_id:
+        conditions.append(Offer.district_id == district_id)
+    words = (search or "").strip()
+    if words:
+        conditions.append(
+            or_(
+                Offer.title.icontains(words, autoescape=True),  # type: ignore[attr-defined]
+                Offer.description.icontains(words, autoescape=True),  # type: ignore[union-attr]
+            )
+        )
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Offer)
+        .join(Member, Member.id == Offer.member_id)  # type: ignore[arg-type]
+        .where(*conditions)
+    )
+    rows = await session.exec(
+        _offer_cards()
+        .where(*conditions)
+        .order_by(Offer.created_at.desc(), Offer.id.desc())  # type: ignore[attr-defined,union-attr]
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page([OfferCard(*r) for r in rows.all()], total or 0, page, per_page)
+
+
+async def offers_of(session: AsyncSession, actor: Member, member_id: int) -> list[OfferCard]:
+    member = await get_member(session, member_id)
+    access.require_manage_offer(actor, member)
+    rows = await session.exec(
+        _offer_cards()
+        .where(Offer.member_id == member_id)
+        .order_by(Offer.created_at.desc(), Offer.id.desc())  # type: ignore[attr-defined,union-attr]
+    )
+    return [OfferCard(*r) for r in rows.all()]
+
+
+async def close_offer(session: AsyncSession, actor: Member, offer_id: int) -> Offer:
+    offer = await session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound(f"no offer {offer_id}")
+    owner = await get_member(session, offer.member_id)
+    access.require_manage_offer(actor, owner)
+    offer.status = "closed"
+    session.add(offer)
+    await session.flush()
+    return offer
+
+
+# --- Matching -------------------------------------------------------------------------------
+
+
+async def suggested_helpers(
+    session: AsyncSession,
+    actor: Member,
+    request_id: int,
+    *,
+    limit: int = 5,
+    today: date | None = None,
+) -> list[Suggestion]:
+    """Helpers to ask for an open request, best first.
+
+    Who is considered: active volunteers and seniors (staff are paid, not suggested), not
+    the requester, not anyone who has already responded to this request (they are listed as
+    responses; an accepted or turned-down answer needs no second ask), and only people who
+    either chose the request's kind of help or live in its district.
+
+    How they are ranked, one key after the other (a tie on a key goes to the next):
+
+    1. category fit: they chose the request's category in their profile;
+    2. same district as the request;
+    3. fewer open commitments: requests they were accepted for that are still ``matched``;
+    4. fewer minutes given in the last 90 days (confirmed exchanges as giver), so the work
+       spreads instead of landing on the same few reliable people;
+    5. name, then id, so the order is stable.
+
+    One query: the workload figures are grouped subqueries joined to the members, so the
+    cost does not grow with a Python loop over members.
+    """
+    today = today or date.today()
+    request = await _load_request(session, request_id)
+    access.require_suggest_helpers(actor, await get_member(session, request.member_id))
+    rows = await session.exec(_ranking_query(request, limit=limit, today=today))
+    return [_suggestion(row) for row in rows.all()]
+
+
+def _suggestion(row: Any) -> Suggestion:
+    member_id, name, district_name, availability, fits, same, commitments, minutes = row
+    return Suggestion(
+        member_id, name, district_name, availability, bool(fits), bool(same), commitments, minutes
+    )
+
+
+def _ranking_query(request: HelpRequest, *, limit: int, today: date) -> Any:
+    since = today - timedelta(days=RECENT_DAYS)
+    given = (
+        select(Exchange.giver_id, func.sum(Exchange.minutes).label("minutes"))
+        .where(Exchange.status == "confirmed", Exchange.performed_on >= since)
+        .group_by(Exchange.giver_id)
+        .subquery()
+    )
+    commitments = (
+        select(HelpRequest.helper_id, func.count().label("open"))
+        .where(HelpRequest.status == "matched")
+        .group_by(HelpRequest.helper_id)
+        .subquery()
+    )
+    fits = exists().where(
+        MemberCategory.member_id == Member.id,
+        MemberCategory.category_id == request.category_id,
+    )
+    responded = exists().where(
+        RequestResponse.request_id == request.id, RequestResponse.helper_id == Member.id
+    )
+    same_district: Any = (
+        Member.district_id == request.district_id if request.district_id else false()
+    )
+    fit_flag = case((fits, 1), else_=0)
+    district_flag = case((same_district, 1), else_=0)
+    open_count = func.coalesce(commitments.c.open, 0)
+    recent = func.coalesce(given.c.minutes, 0)
+    return (
+        select(
+            Member.id,
+            Member.name,
+            District.name,
+            Member.availability,
+            fit_flag,
+            district_flag,
+            open_count,
+            recent,
+        )
+        .outerjoin(District, District.id == Member.district_id)  # type: ignore[arg-type]
+        .outerjoin(given, given.c.giver_id == Member.id)
+        .outerjoin(commitments, commitments.c.helper_id == Member.id)
+        .where(
+            Member.active.is_(True),  # type: ignore[attr-defined]
+            Member.role.in_(HELPER_ROLES),  # type: ignore[attr-defined]
+            Member.id != request.member_id,
+            ~responded,
+            or_(fits, same_district),
+        )
+        .order_by(
+            fit_flag.desc(),
+            district_flag.desc(),
+            open_count,
+            recent,
+            Member.name,
+            Member.id,
+        )
+        .limit(min(max(1, limit), MAX_PER_PAGE))
+    )
+
+
+async def matching(
+    session: AsyncSession,
+    actor: Member,
+    *,
+    page: int = 1,
+    per_page: int = 10,
+    per_request: int = 5,
+    today: date | None = None,
+) -> Page[tuple[RequestCard, list[Suggestion]]]:
+    """The manager's matching page: open requests (most urgent, then oldest first), each
+    with its ranked suggested helpers (see ``suggested_helpers``). One ranking query per
+    request on the page, never one per member."""
+    access.require_manager(actor)
+    today = today or date.today()
+    page, per_page = _paging(page, per_page)
+    condition = _still_open(today)
+    total = await session.scalar(select(func.count()).select_from(HelpRequest).where(condition))
+    urgency_rank = case({"high": 0, "normal": 1, "low": 2}, value=HelpRequest.urgency)
+    rows = await session.exec(
+        _request_cards()
+        .where(condition)
+        .order_by(urgency_rank, HelpRequest.created_at, HelpRequest.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    cards = [_to_request_card(r) for r in rows.all()]
+    items = []
+    for card in cards:
+        rows = await session.exec(_ranking_query(card.request, limit=per_request, today=today))
+        items.append((card, [_suggestion(row) for row in rows.all()]))
+    return Page(items, total or 0, page, per_page)
