@@ -1,15 +1,100 @@
-"""JSON API v1: thin handlers that parse input, call a domain function and shape output."""
+"""JSON API v1: thin handlers that parse input, call a domain function and shape output.
+
+Authorisation lives in the domain functions (through ``timebank.access``); a handler only
+names who is asking (``actor``, from the bearer token) and what they ask for. Every request
+runs in one transaction (``app.provide_db``), so a refused request writes nothing.
+"""
 
 from __future__ import annotations
 
-from litestar import get
+from typing import Annotated
+
+from litestar import Router, get, patch, post
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import ledger
-from timebank.models import Member, MeOut
+from timebank import access, exchanges, ledger, members
+from timebank.models import (
+    MAX_INT,
+    AccountLimitsIn,
+    AccountOut,
+    ConfirmIn,
+    DonationIn,
+    ErrorOut,
+    ExchangeIn,
+    ExchangeOut,
+    Member,
+    MemberIn,
+    MemberOut,
+    MeOut,
+    MismatchOut,
+    PoolPaymentIn,
+    ReasonIn,
+    StatementLineOut,
+    StatementOut,
+    TransferOut,
+    VerifyOut,
+)
+
+# Path and query ids are bounded like body ids: a number PostgreSQL cannot hold is a 400.
+PathId = Annotated[int, Parameter(ge=1, le=MAX_INT)]
+
+_ERROR_MEANING = {
+    400: "malformed JSON, a wrong type, a missing or unknown field (code `validation`)",
+    401: "no bearer token, or an unknown/revoked one (code `unauthorized`)",
+    403: "the caller may not do this (code `forbidden`)",
+    404: "no such record (code `not_found`)",
+    409: "the state forbids it now (`balance_limit`, `already_reversed`, ...)",
+    422: "the input breaks a rule; `field` names it (code `validation`)",
+}
 
 
-@get("/api/v1/me", summary="The calling member and their balance")
+def _errors(*statuses: int) -> dict[int, ResponseSpec]:
+    return {
+        s: ResponseSpec(data_container=ErrorOut, description=_ERROR_MEANING[s])
+        for s in (401, *statuses)
+    }
+
+
+# --- Shaping output ------------------------------------------------------------------------
+
+
+async def _member_out(db: AsyncSession, member: Member) -> MemberOut:
+    account = await ledger.account_of_member(db, member.id)  # type: ignore[arg-type]
+    return MemberOut.model_validate(member, update={"account_id": account.id})
+
+
+def _account_out(view: members.AccountView) -> AccountOut:
+    a = view.account
+    return AccountOut(
+        id=a.id,  # type: ignore[arg-type]
+        kind=a.kind,
+        member_id=a.member_id,
+        organization_id=a.organization_id,
+        balance_minutes=a.balance_minutes,
+        min_minutes=view.limits.min_minutes,
+        max_minutes=view.limits.max_minutes,
+        own_min_minutes=a.min_minutes,
+        own_max_minutes=a.max_minutes,
+    )
+
+
+async def _exchange_out(db: AsyncSession, result: exchanges.ExchangeResult) -> ExchangeOut:
+    e = result.exchange
+    return ExchangeOut.model_validate(
+        e,
+        update={
+            "category": await exchanges.category_slug(db, e),
+            "transfer_id": result.transfer.id if result.transfer else None,
+        },
+    )
+
+
+# --- Members -------------------------------------------------------------------------------
+
+
+@get("/me", summary="The calling member and their balance", responses=_errors())
 async def me(db: AsyncSession, actor: Member) -> MeOut:
     account = await ledger.account_of_member(db, actor.id)  # type: ignore[arg-type]
     return MeOut(
@@ -21,4 +106,217 @@ async def me(db: AsyncSession, actor: Member) -> MeOut:
     )
 
 
-ROUTES = [me]
+@post(
+    "/members",
+    summary="Add a member with their account (manager)",
+    responses=_errors(403, 409, 422),
+)
+async def create_member(db: AsyncSession, actor: Member, data: MemberIn) -> MemberOut:
+    new = members.NewMember(
+        name=data.name,
+        role=data.role,
+        email=data.email,
+        phone=data.phone,
+        password=data.password,
+        organization_id=data.organization_id,
+        district_id=await members.district_id_for(db, data.district),
+        language=data.language,
+    )
+    return await _member_out(db, await members.create_member(db, new, actor=actor))
+
+
+@get(
+    "/members/{member_id:int}",
+    summary="A member's details (themselves, or staff acting for them)",
+    responses=_errors(403, 404),
+)
+async def read_member(db: AsyncSession, actor: Member, member_id: PathId) -> MemberOut:
+    return await _member_out(db, await members.member_for(db, actor, member_id))
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+@get(
+    "/accounts/{account_id:int}",
+    summary="An account's balance and limits (its owner, staff acting for them, the manager)",
+    responses=_errors(403, 404),
+)
+async def read_account(db: AsyncSession, actor: Member, account_id: PathId) -> AccountOut:
+    return _account_out(await members.account_view(db, actor, account_id))
+
+
+@patch(
+    "/accounts/{account_id:int}",
+    summary="Set an account's own limits (manager); null means the network default",
+    responses=_errors(403, 404, 422),
+)
+async def update_account(
+    db: AsyncSession, actor: Member, account_id: PathId, data: AccountLimitsIn
+) -> AccountOut:
+    changes = data.model_dump(exclude_unset=True)
+    return _account_out(await members.set_account_limits(db, actor, account_id, changes))
+
+
+@get(
+    "/accounts/{account_id:int}/transfers",
+    summary="The statement: newest first, with the balance after each line",
+    description="Keyset paging: pass `next_before_id` of one page as `before_id` for the next.",
+    responses=_errors(403, 404),
+)
+async def read_statement(
+    db: AsyncSession,
+    actor: Member,
+    account_id: PathId,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Parameter(ge=1, le=MAX_INT)] = None,
+) -> StatementOut:
+    statement = await exchanges.account_statement(
+        db, actor, account_id, limit=limit, before_id=before_id
+    )
+    lines = [
+        StatementLineOut.model_validate(
+            entry.line, update={"assisted": entry.assisted, "paid_by_pool": entry.paid_by_pool}
+        )
+        for entry in statement.entries
+    ]
+    return StatementOut(
+        account_id=account_id,
+        balance_minutes=statement.account.balance_minutes,
+        lines=lines,
+        next_before_id=lines[-1].transfer_id if len(lines) == limit else None,
+    )
+
+
+# --- Exchanges and transfers ---------------------------------------------------------------
+
+
+@post(
+    "/exchanges",
+    summary="Log help given: pending for the giver; confirmed at once when staff enter it",
+    description=(
+        "The caller is the giver (the receiver confirms later), or staff acting for the "
+        "receiver (confirmed and booked at once, marked assisted). A retry with the same "
+        "`idempotency_key` by the same caller answers 201 with the first exchange as it is "
+        "now and books nothing; the key reused for different help is a 409 "
+        "`idempotency_conflict`."
+    ),
+    responses=_errors(403, 409, 422),
+)
+async def record_exchange(db: AsyncSession, actor: Member, data: ExchangeIn) -> ExchangeOut:
+    result = await exchanges.record_exchange(db, actor, **data.model_dump())
+    return await _exchange_out(db, result)
+
+
+@post(
+    "/exchanges/{exchange_id:int}/confirm",
+    status_code=200,
+    summary="Confirm help received: the receiver's account pays the giver",
+    description=(
+        "The receiver, or staff acting for them. Confirming twice books once. A balance "
+        "limit that would break answers 409 `balance_limit` naming the account, its balance "
+        "and the limit; a manager may pass `override_reason` to book it anyway."
+    ),
+    responses=_errors(403, 404, 409, 422),
+)
+async def confirm_exchange(
+    db: AsyncSession, actor: Member, exchange_id: PathId, data: ConfirmIn | None = None
+) -> ExchangeOut:
+    override = data.override_reason if data else None
+    result = await exchanges.confirm_exchange(db, actor, exchange_id, override_reason=override)
+    return await _exchange_out(db, result)
+
+
+@post(
+    "/exchanges/{exchange_id:int}/reject",
+    status_code=200,
+    summary="Reject logged help, with a reason (the receiver, or staff acting for them)",
+    responses=_errors(403, 404, 409, 422),
+)
+async def reject_exchange(
+    db: AsyncSession, actor: Member, exchange_id: PathId, data: ReasonIn
+) -> ExchangeOut:
+    exchange = await exchanges.reject_exchange(db, actor, exchange_id, reason=data.reason)
+    return await _exchange_out(db, exchanges.ExchangeResult(exchange, None))
+
+
+@post(
+    "/transfers/{transfer_id:int}/reverse",
+    summary="Reverse a transfer with a reason (manager); its exchange becomes reversed",
+    description="409 `already_reversed` the second time; 409 `cannot_reverse_reversal`.",
+    responses=_errors(403, 404, 409, 422),
+)
+async def reverse_transfer(
+    db: AsyncSession, actor: Member, transfer_id: PathId, data: ReasonIn
+) -> TransferOut:
+    reversal = await exchanges.reverse_exchange_transfer(db, actor, transfer_id, reason=data.reason)
+    return TransferOut.model_validate(reversal)
+
+
+# --- The community pool --------------------------------------------------------------------
+
+
+@post(
+    "/pool/donations",
+    summary="Give minutes from your own account to the community pool",
+    description="A retry with the same `idempotency_key` returns the first donation.",
+    responses=_errors(409, 422),
+)
+async def donate(db: AsyncSession, actor: Member, data: DonationIn) -> TransferOut:
+    transfer = await exchanges.donate_to_pool(
+        db, actor, data.minutes, idempotency_key=data.idempotency_key
+    )
+    return TransferOut.model_validate(transfer)
+
+
+@post(
+    "/pool/payments",
+    summary="Let the pool pay the giver of a pending exchange (manager)",
+    responses=_errors(403, 404, 409),
+)
+async def pay_from_pool(db: AsyncSession, actor: Member, data: PoolPaymentIn) -> ExchangeOut:
+    result = await exchanges.pay_from_pool(db, actor, data.exchange_id)
+    return await _exchange_out(db, result)
+
+
+# --- The books -----------------------------------------------------------------------------
+
+
+@get(
+    "/ledger/verify",
+    summary="Recompute every balance from the transfers (manager)",
+    responses=_errors(403),
+)
+async def verify_ledger(db: AsyncSession, actor: Member) -> VerifyOut:
+    access.require_manager(actor)
+    report = await ledger.verify(db)
+    return VerifyOut(
+        ok=report.ok,
+        accounts=report.accounts,
+        transfers=report.transfers,
+        total_minutes=report.total_minutes,
+        mismatches=[MismatchOut.model_validate(m) for m in report.mismatches],
+    )
+
+
+API_V1 = Router(
+    path="/api/v1",
+    route_handlers=[
+        me,
+        create_member,
+        read_member,
+        read_account,
+        update_account,
+        read_statement,
+        record_exchange,
+        confirm_exchange,
+        reject_exchange,
+        reverse_transfer,
+        donate,
+        pay_from_pool,
+        verify_ledger,
+    ],
+    tags=["API v1"],
+)
+
+ROUTES = [API_V1]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import (
@@ -17,11 +19,15 @@ from litestar.exceptions import (
 )
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import api, members
+from timebank import api, filters, members
+from timebank import web as web_pages  # web pages (issue 3)
 from timebank.config import Settings, load_settings
 from timebank.db import ensure_schema, make_engine, make_sessionmaker
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -84,11 +90,29 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
 def validation_error(
     _: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
-    return _json_error(400, "validation", exc.detail, errors=exc.extra or None)
+    # Name the first field at fault and say what is wrong in `detail` itself, so a client
+    # that shows only `detail` still tells its user something useful.
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    keyed = [e for e in errors if isinstance(e, dict) and e.get("key")]
+    detail = exc.detail
+    if errors:
+        detail = "; ".join(
+            f"{e['key']}: {e.get('message', 'invalid')}" if e.get("key") else str(e.get("message"))
+            for e in errors
+            if isinstance(e, dict)
+        )
+    field = keyed[0]["key"] if keyed else None
+    return _json_error(400, "validation", detail, field=field, errors=errors or None)
 
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    codes = {
+        400: "validation",  # e.g. malformed JSON
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+    }
     code = codes.get(exc.status_code, "rate_limited" if exc.status_code == 429 else "error")
     return _json_error(exc.status_code, code, exc.detail)
 
@@ -119,6 +143,36 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
+# --- Web pages (issue 3): templates, CSRF, static files --------------------------------------
+# Page handlers, the ``member`` dependency and the HTML error pages live in timebank/web.py.
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _setup_jinja(engine: JinjaTemplateEngine) -> None:
+    engine.engine.add_extension("jinja2.ext.i18n")
+    engine.engine.trim_blocks = True
+    engine.engine.lstrip_blocks = True
+    filters.install(engine.engine)
+
+
+def web_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "template_config": TemplateConfig(
+            directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_setup_jinja
+        ),
+        # Pages post forms with the cookie session: every unsafe method needs the token.
+        # The API authenticates with bearer tokens and never reads cookies, so it is exempt.
+        "csrf_config": CSRFConfig(
+            secret=settings.secret_key,
+            exclude=["^/api/"],
+            cookie_samesite="lax",
+            cookie_secure=settings.base_url.startswith("https://"),
+        ),
+    }
+
+
 # --- The application ------------------------------------------------------------------------
 
 
@@ -133,9 +187,18 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         await engine.dispose()
 
     return Litestar(
-        route_handlers=[*api.ROUTES],
-        dependencies={"db": Provide(provide_db), "actor": Provide(provide_api_actor)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        route_handlers=[
+            *api.ROUTES,
+            *web_pages.ROUTES,
+            create_static_files_router(path="/static", directories=[STATIC_DIR]),
+        ],
+        dependencies={
+            "db": Provide(provide_db),
+            "actor": Provide(provide_api_actor),
+            "member": Provide(web_pages.provide_member),
+        },
+        exception_handlers=web_pages.with_error_pages(EXCEPTION_HANDLERS),
+        **web_config(settings),
         on_startup=[check_schema],
         on_shutdown=[close_engine],
         state=State({"settings": settings, "sessions": make_sessionmaker(engine)}),

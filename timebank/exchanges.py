@@ -8,19 +8,22 @@ transaction, so a refused confirmation leaves nothing half-written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger
 from timebank.errors import Conflict, Invalid, NotFound
-from timebank.members import category_by_slug, get_member
-from timebank.models import Exchange, Member, Transfer, utcnow
+from timebank.members import category_by_slug, get_account, get_member
+from timebank.models import Account, Category, Exchange, Member, Transfer, utcnow
 
 MAX_MINUTES = 24 * 60
 MAX_NOTE = 1000
-MAX_KEY = 100
+# One limit for every client-chosen key; a donation's key is stored with a short prefix
+# in a column of 100 characters.
+MAX_KEY = 64
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,21 @@ async def _active_member(session: AsyncSession, member_id: int, field: str) -> M
     return member
 
 
+def clean_key(idempotency_key: str | None) -> str | None:
+    if idempotency_key is None:
+        return None
+    key = idempotency_key.strip()
+    if not key or len(key) > MAX_KEY:
+        raise Invalid(f"idempotency_key must be 1–{MAX_KEY} characters", field="idempotency_key")
+    return key
+
+
+async def _entered_with_key(session: AsyncSession, actor: Member, key: str) -> Exchange | None:
+    return await session.scalar(
+        select(Exchange).where(Exchange.entered_by_id == actor.id, Exchange.idempotency_key == key)
+    )
+
+
 async def _booked_transfer(session: AsyncSession, exchange: Exchange) -> Transfer | None:
     return await session.scalar(
         select(Transfer).where(
@@ -71,32 +89,31 @@ async def record_exchange(
     request_id: int | None = None,
     override_reason: str | None = None,
     today: date | None = None,
+    at: datetime | None = None,
 ) -> ExchangeResult:
     """Log a piece of help. The giver's own entry waits for the receiver; staff entering for
     the receiver book it at once (assisted). A retried call with the same ``idempotency_key``
-    returns the first result and books nothing new."""
+    returns the first result and books nothing new.
+
+    ``at`` backdates the entry (and its booking): the demo's history, the scheduler's tick."""
+
+    async def the_earlier(earlier: Exchange) -> ExchangeResult:
+        same = (earlier.giver_id, earlier.receiver_id, earlier.minutes, earlier.performed_on)
+        if same != (giver_id, receiver_id, minutes, performed_on):
+            raise ledger.IdempotencyConflict(
+                "this idempotency_key was already used for a different exchange",
+                exchange_id=earlier.id,
+            )
+        return ExchangeResult(earlier, await _booked_transfer(session, earlier))
+
+    idempotency_key = clean_key(idempotency_key)
     if idempotency_key is not None:
-        idempotency_key = idempotency_key.strip()
-        if not idempotency_key or len(idempotency_key) > MAX_KEY:
-            raise Invalid(
-                f"idempotency_key must be 1–{MAX_KEY} characters", field="idempotency_key"
-            )
-        earlier = await session.scalar(
-            select(Exchange).where(
-                Exchange.entered_by_id == actor.id, Exchange.idempotency_key == idempotency_key
-            )
-        )
+        earlier = await _entered_with_key(session, actor, idempotency_key)
         if earlier is not None:
-            same = (earlier.giver_id, earlier.receiver_id, earlier.minutes, earlier.performed_on)
-            if same != (giver_id, receiver_id, minutes, performed_on):
-                raise ledger.IdempotencyConflict(
-                    "this idempotency_key was already used for a different exchange",
-                    exchange_id=earlier.id,
-                )
-            return ExchangeResult(earlier, await _booked_transfer(session, earlier))
+            return await the_earlier(earlier)
 
     minutes = _check_minutes(minutes)
-    today = today or date.today()
+    today = today or (at.date() if at else date.today())
     if performed_on > today:
         raise Invalid(
             "the date lies in the future: log help after it happened", field="performed_on"
@@ -122,12 +139,26 @@ async def record_exchange(
         assisted=actor.id != giver_id,
         request_id=request_id,
         idempotency_key=idempotency_key,
+        created_at=at or utcnow(),
     )
-    session.add(exchange)
-    await session.flush()
+    if idempotency_key is None:
+        session.add(exchange)
+        await session.flush()
+    else:
+        # A simultaneous retry may have inserted the same key since we looked: PostgreSQL
+        # makes this insert wait for it and then refuses it; answer with that first entry.
+        try:
+            async with session.begin_nested():
+                session.add(exchange)
+                await session.flush()
+        except IntegrityError:
+            earlier = await _entered_with_key(session, actor, idempotency_key)
+            if earlier is None:
+                raise
+            return await the_earlier(earlier)
     transfer = None
     if confirm_now:
-        transfer = await _book(session, exchange, actor, override_reason=override_reason)
+        transfer = await _book(session, exchange, actor, override_reason=override_reason, at=at)
     return ExchangeResult(exchange, transfer)
 
 
@@ -138,6 +169,7 @@ async def _book(
     *,
     from_pool: bool = False,
     override_reason: str | None = None,
+    at: datetime | None = None,
 ) -> Transfer:
     giver_account = await ledger.account_of_member(session, exchange.giver_id)
     if from_pool:
@@ -153,11 +185,12 @@ async def _book(
         actor=actor,
         exchange_id=exchange.id,
         override_reason=override_reason,
+        at=at,
     )
     exchange.status = "confirmed"
     exchange.paid_by_pool = from_pool
     exchange.decided_by_id = actor.id
-    exchange.decided_at = utcnow()
+    exchange.decided_at = at or utcnow()
     session.add(exchange)
     await session.flush()
     return transfer
@@ -183,6 +216,7 @@ async def confirm_exchange(
     exchange_id: int,
     *,
     override_reason: str | None = None,
+    at: datetime | None = None,
 ) -> ExchangeResult:
     """The receiver (or staff acting for them) confirms: the receiver's account pays the giver.
     Confirming an already confirmed exchange returns it unchanged (a retry books nothing)."""
@@ -195,12 +229,17 @@ async def confirm_exchange(
         raise Conflict(
             f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
         )
-    transfer = await _book(session, exchange, actor, override_reason=override_reason)
+    transfer = await _book(session, exchange, actor, override_reason=override_reason, at=at)
     return ExchangeResult(exchange, transfer)
 
 
 async def reject_exchange(
-    session: AsyncSession, actor: Member, exchange_id: int, *, reason: str
+    session: AsyncSession,
+    actor: Member,
+    exchange_id: int,
+    *,
+    reason: str,
+    at: datetime | None = None,
 ) -> Exchange:
     reason = (reason or "").strip()
     if not reason:
@@ -219,13 +258,15 @@ async def reject_exchange(
     exchange.status = "rejected"
     exchange.reject_reason = reason
     exchange.decided_by_id = actor.id
-    exchange.decided_at = utcnow()
+    exchange.decided_at = at or utcnow()
     session.add(exchange)
     await session.flush()
     return exchange
 
 
-async def pay_from_pool(session: AsyncSession, actor: Member, exchange_id: int) -> ExchangeResult:
+async def pay_from_pool(
+    session: AsyncSession, actor: Member, exchange_id: int, *, at: datetime | None = None
+) -> ExchangeResult:
     """The manager lets the community pool, not the receiver, pay the giver."""
     access.require_manager(actor)
     exchange = await _pending_for_update(session, exchange_id)
@@ -235,7 +276,7 @@ async def pay_from_pool(session: AsyncSession, actor: Member, exchange_id: int) 
         raise Conflict(
             f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
         )
-    transfer = await _book(session, exchange, actor, from_pool=True)
+    transfer = await _book(session, exchange, actor, from_pool=True, at=at)
     return ExchangeResult(exchange, transfer)
 
 
@@ -254,12 +295,19 @@ async def reverse_exchange_transfer(
 
 
 async def donate_to_pool(
-    session: AsyncSession, actor: Member, minutes: int, *, idempotency_key: str | None = None
+    session: AsyncSession,
+    actor: Member,
+    minutes: int,
+    *,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Transfer:
     """Any member gives hours from their own account to the community pool."""
     access.require_active(actor)
+    idempotency_key = clean_key(idempotency_key)
     own = await ledger.account_of_member(session, actor.id)  # type: ignore[arg-type]
     pool = await ledger.pool_account(session)
+    # Transfer keys are global: the prefix keeps one member's key from meeting another's.
     key = f"donation:{actor.id}:{idempotency_key}" if idempotency_key else None
     return await ledger.post_transfer(
         session,
@@ -270,4 +318,59 @@ async def donate_to_pool(
         actor=actor,
         reason="donation to the community pool",
         idempotency_key=key,
+        at=at,
     )
+
+
+# --- Reading ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    """A statement line with what its exchange says about how it was entered."""
+
+    line: ledger.StatementLine
+    exchange: Exchange | None
+
+    @property
+    def assisted(self) -> bool:
+        return self.exchange is not None and self.exchange.assisted
+
+    @property
+    def paid_by_pool(self) -> bool:
+        return self.exchange is not None and self.exchange.paid_by_pool
+
+
+@dataclass(frozen=True)
+class Statement:
+    account: Account
+    entries: list[StatementEntry]
+
+
+async def account_statement(
+    session: AsyncSession,
+    actor: Member,
+    account_id: int,
+    *,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> Statement:
+    """An account's statement, newest first, for those who may see the account: each line
+    shows whether staff entered it for the member and any limit override."""
+    account = await get_account(session, actor, account_id)
+    lines = await ledger.statement(session, account_id, limit=limit, before_id=before_id)
+    ids = {line.exchange_id for line in lines if line.exchange_id is not None}
+    found: dict[int, Exchange] = {}
+    if ids:
+        rows = await session.exec(select(Exchange).where(Exchange.id.in_(ids)))  # type: ignore[union-attr]
+        found = {e.id: e for e in rows.all()}  # type: ignore[misc]
+    entries = [
+        StatementEntry(line, found.get(line.exchange_id) if line.exchange_id else None)
+        for line in lines
+    ]
+    return Statement(account, entries)
+
+
+async def category_slug(session: AsyncSession, exchange: Exchange) -> str:
+    category = await session.get(Category, exchange.category_id)
+    return category.slug if category else ""

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access
+from timebank import access, ledger
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.models import (
     LANGUAGES,
@@ -160,6 +160,24 @@ async def get_member(session: AsyncSession, member_id: int) -> Member:
     return member
 
 
+async def member_for(session: AsyncSession, actor: Member, member_id: int) -> Member:
+    """A member's details, for themselves and the staff who act for them."""
+    member = await get_member(session, member_id)
+    access.require_see_member(actor, member)
+    return member
+
+
+async def district_id_for(session: AsyncSession, name_or_id: str | None) -> int | None:
+    """A district named in input (by name or id); unknown is a mistake in that field."""
+    if name_or_id is None or not name_or_id.strip():
+        return None
+    try:
+        district = await find_district(session, name_or_id.strip())
+    except NotFound as exc:
+        raise Invalid(exc.detail, field="district") from None
+    return district.id
+
+
 async def member_by_email(session: AsyncSession, email: str) -> Member | None:
     try:
         normalized = normalize_email(email)
@@ -210,6 +228,63 @@ async def set_password(
     member.password_hash = hash_password(password)
     session.add(member)
     await session.flush()
+
+
+# --- Accounts ---------------------------------------------------------------------------
+
+# An account's own limits must leave room for the zero balance every account starts at.
+MAX_LIMIT = 10_000 * 60
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account: Account
+    limits: ledger.Limits
+
+
+async def get_account(session: AsyncSession, actor: Member, account_id: int) -> Account:
+    """An account, for those who may see it (``access.can_see_account``)."""
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    owner = await session.get(Member, account.member_id) if account.member_id else None
+    access.require_see_account(actor, account, owner)
+    return account
+
+
+async def account_view(session: AsyncSession, actor: Member, account_id: int) -> AccountView:
+    account = await get_account(session, actor, account_id)
+    limits = await ledger.limits_for(session, [account])
+    return AccountView(account, limits[account_id])
+
+
+async def set_account_limits(
+    session: AsyncSession, actor: Member, account_id: int, changes: dict[str, int | None]
+) -> AccountView:
+    """The manager sets an account's own limits: ``changes`` may hold ``min_minutes`` and
+    ``max_minutes``; ``None`` returns that side to the network default. A limit the current
+    balance already breaks is allowed: it only stops further transfers in that direction."""
+    access.require_manager(actor)
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    unknown = set(changes) - {"min_minutes", "max_minutes"}
+    if unknown:
+        raise Invalid(f"unknown limit {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    if "min_minutes" in changes:
+        low = changes["min_minutes"]
+        if low is not None and not -MAX_LIMIT <= low <= 0:
+            raise Invalid(f"min_minutes must lie between {-MAX_LIMIT} and 0", field="min_minutes")
+        account.min_minutes = low
+    if "max_minutes" in changes:
+        high = changes["max_minutes"]
+        if high is not None and not 0 <= high <= MAX_LIMIT:
+            raise Invalid(f"max_minutes must lie between 0 and {MAX_LIMIT}", field="max_minutes")
+        account.max_minutes = high
+    session.add(account)
+    await session.flush()
+    limits = await ledger.limits_for(session, [account])
+    return AccountView(account, limits[account_id])
 
 
 # --- API tokens ---------------------------------------------------------------------------

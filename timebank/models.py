@@ -99,6 +99,9 @@ class Member(SQLModel, table=True):
     __table_args__ = (
         _check_in("role", ROLES, "ck_members_role"),
         _check_in("language", LANGUAGES, "ck_members_language"),
+        # The manager's directory pages through members by keyset in these orders.
+        sa.Index("ix_members_name_id", "name", "id"),
+        sa.Index("ix_members_joined_on_id", "joined_on", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -155,6 +158,8 @@ class Account(SQLModel, table=True):
             "min_minutes IS NULL OR max_minutes IS NULL OR min_minutes <= max_minutes",
             name="ck_accounts_limits_order",
         ),
+        # The directory's sort by balance (member accounts; member_id breaks ties).
+        sa.Index("ix_accounts_balance_member", "balance_minutes", "member_id"),
         sa.Index(
             "uq_accounts_single_pool",
             "kind",
@@ -382,9 +387,20 @@ class LoginAttempt(SQLModel, table=True):
 # PostgreSQL integers are 32-bit: bounding ids and amounts here turns an absurd number into
 # a clear 400 instead of a database error.
 MAX_INT = 2_147_483_647
-# Strict: JSON true or "60" is not a number of minutes.
-ApiId = Annotated[int, pydantic.Strict(), pydantic.Field(ge=1, le=MAX_INT)]
-ApiMinutes = Annotated[int, pydantic.Strict(), pydantic.Field(ge=-MAX_INT, le=MAX_INT)]
+
+
+def _whole_number(value: object) -> object:
+    # JSON true, 60.0 or "60" is not a number of minutes. A validator rather than
+    # pydantic's strict mode, which the web framework switches off when it validates.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    return value
+
+
+ApiId = Annotated[int, pydantic.Field(ge=1, le=MAX_INT), pydantic.BeforeValidator(_whole_number)]
+ApiMinutes = Annotated[
+    int, pydantic.Field(ge=-MAX_INT, le=MAX_INT), pydantic.BeforeValidator(_whole_number)
+]
 
 
 def _no_nul(value: str) -> str:
