@@ -1,0 +1,170 @@
+"""Every Jinja filter of the pages, and the gettext callables of Jinja's i18n extension.
+
+The language of a page is the ``lang`` variable of its template context (set by
+``timebank.web.page``), so one shared Jinja environment serves every language at once:
+the filters and ``gettext`` read it from the context instead of from global state.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from timebank import i18n
+
+# The network is in one German city: times are shown as its people read their clocks.
+LOCAL_TIME = ZoneInfo("Europe/Berlin")
+
+
+def _lang(ctx: Context) -> str:
+    return i18n.pick_language(ctx.get("lang"))
+
+
+def _locale(ctx: Context) -> Locale:
+    return Locale.parse(_lang(ctx))
+
+
+@pass_context
+def hours(ctx: Context, minutes: int | None) -> str:
+    """150 → "2:30 Std." / "2:30 h"."""
+    return i18n.hours_and_minutes(minutes or 0, _lang(ctx))
+
+
+@pass_context
+def signed_hours(ctx: Context, minutes: int | None) -> str:
+    """Statement amounts: "+2:00 Std." for hours received, "−1:30 Std." for hours paid."""
+    minutes = minutes or 0
+    text = i18n.hours_and_minutes(minutes, _lang(ctx))
+    return f"+{text}" if minutes > 0 else text
+
+
+@pass_context
+def decimal_hours(ctx: Context, minutes: int | None) -> str:
+    """150 → "2,5 Std." / "2.5 h"."""
+    return i18n.decimal_hours(minutes or 0, _lang(ctx))
+
+
+def _local(value: datetime) -> datetime:
+    return value.astimezone(LOCAL_TIME) if value.tzinfo else value
+
+
+@pass_context
+def long_date(ctx: Context, value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    return format_date(value, format="long", locale=_locale(ctx))
+
+
+@pass_context
+def short_date(ctx: Context, value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    return format_date(value, format="medium", locale=_locale(ctx))
+
+
+@pass_context
+def date_time(ctx: Context, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_datetime(_local(value), format="medium", locale=_locale(ctx))
+
+
+@pass_context
+def clock(ctx: Context, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_time(_local(value), format="short", locale=_locale(ctx))
+
+
+@pass_context
+def month(ctx: Context, value: date | datetime | None) -> str:
+    """The month as "November 2026" in the page's language (headings of the statement)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    return format_date(value, format="LLLL yyyy", locale=_locale(ctx))
+
+
+@pass_context
+def iso_date(ctx: Context, value: date | datetime | None) -> str:
+    """For ``<time datetime=…>`` and ``<input type=date>``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    return value.isoformat()
+
+
+@pass_context
+def category_name(ctx: Context, category: Any) -> str:
+    """Categories carry their names in German and English; other languages read English
+    until the table learns more."""
+    if category is None:
+        return ""
+    return category.name_de if _lang(ctx) == "de" else category.name_en
+
+
+def choices(items: list[Any], value: str = "id", text: str = "name") -> list[tuple[str, str]]:
+    """Objects as (value, text) pairs for the ``select`` and ``radios`` macros."""
+    return [(str(getattr(item, value)), str(getattr(item, text))) for item in items]
+
+
+@pass_context
+def category_choices(ctx: Context, items: list[Any], value: str = "slug") -> list[tuple[str, str]]:
+    return [(str(getattr(c, value)), category_name(ctx, c)) for c in items]
+
+
+@pass_context
+def _gettext(ctx: Context, message: str) -> str:
+    return i18n.translations(_lang(ctx)).gettext(message)
+
+
+@pass_context
+def _ngettext(ctx: Context, singular: str, plural: str, n: int) -> str:
+    return i18n.translations(_lang(ctx)).ngettext(singular, plural, n)
+
+
+@pass_context
+def _pgettext(ctx: Context, context: str, message: str) -> str:
+    return i18n.translations(_lang(ctx)).pgettext(context, message)
+
+
+@pass_context
+def _npgettext(ctx: Context, context: str, singular: str, plural: str, n: int) -> str:
+    return i18n.translations(_lang(ctx)).npgettext(context, singular, plural, n)
+
+
+FILTERS = {
+    "hours": hours,
+    "signed_hours": signed_hours,
+    "decimal_hours": decimal_hours,
+    "long_date": long_date,
+    "short_date": short_date,
+    "date_time": date_time,
+    "clock": clock,
+    "month": month,
+    "iso_date": iso_date,
+    "category_name": category_name,
+    "choices": choices,
+    "category_choices": category_choices,
+}
+
+
+def install(env: Environment) -> None:
+    """Add the filters and the per-page-language gettext to ``env`` (which must have the
+    ``jinja2.ext.i18n`` extension)."""
+    env.filters.update(FILTERS)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
+    )
