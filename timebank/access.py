@@ -147,3 +147,21 @@ def require_manage_offer(actor: Member, owner: Member) -> None:
 
 def require_board_reader(actor: Member) -> None:
     require_active(actor)
+
+
+# --- flags (issue 4: the balance review and the manager's follow-up) -----------------------
+
+
+def can_manage_flags(actor: Member) -> bool:
+    """Flags describe how a member gives and receives: only the network manager sees and
+    handles them (the member sees a friendly note about their own, never the flag)."""
+    return is_manager(actor)
+
+
+def require_manage_flags(actor: Member) -> None:
+    if not can_manage_flags(actor):
+        raise Forbidden("only the network manager may see and handle flags")
+
+
+def can_see_job_runs(actor: Member) -> bool:
+    return is_manager(actor)

@@ -1,0 +1,227 @@
+"""Flags: what the jobs put in front of the network manager, and what the manager does with
+them — acknowledge, add a note, snooze until a date, resolve with a note.
+
+Every change is an event in the flag's history, with its actor (None when a job acted).
+The jobs open and clear flags set-wise (``timebank.review``, ``timebank.reminders``); the
+functions here are the manager's, one flag at a time, each checked by ``timebank.access``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import access
+from timebank.errors import Conflict, Invalid, NotFound
+from timebank.models import FLAG_KINDS, ROLES, Flag, FlagEvent, Member, utcnow
+
+MAX_NOTE = 2000
+# Flags about the member's own giving and receiving, which they may see a friendly note about.
+BALANCE_KINDS = ("takes_without_giving", "gives_without_taking", "near_limit", "inactive")
+
+
+def _note(value: str | None, *, required: bool) -> str | None:
+    text = (value or "").strip()
+    if len(text) > MAX_NOTE:
+        raise Invalid(f"the note is too long (at most {MAX_NOTE} characters)", field="note")
+    if required and not text:
+        raise Invalid("write a note (a few words are enough)", field="note")
+    return text or None
+
+
+async def _flag_for_update(session: AsyncSession, flag_id: int) -> Flag:
+    flag = await session.scalar(
+        select(Flag)
+        .where(Flag.id == flag_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if flag is None:
+        raise NotFound(f"no flag {flag_id}")
+    return flag
+
+
+async def _event(
+    session: AsyncSession,
+    flag: Flag,
+    action: str,
+    actor: Member,
+    note: str | None = None,
+    snoozed_until: date | None = None,
+) -> FlagEvent:
+    now = utcnow()
+    flag.updated_at = now
+    event = FlagEvent(
+        flag_id=flag.id,  # type: ignore[arg-type]
+        action=action,
+        actor_id=actor.id,
+        note=note,
+        snoozed_until=snoozed_until,
+        created_at=now,
+    )
+    session.add_all([flag, event])
+    await session.flush()
+    return event
+
+
+def _require_unresolved(flag: Flag) -> None:
+    if flag.status == "resolved":
+        raise Conflict(f"flag {flag.id} is already resolved", status=flag.status)
+
+
+async def acknowledge(
+    session: AsyncSession, actor: Member, flag_id: int, *, note: str | None = None
+) -> Flag:
+    """The manager has seen it. Acknowledging twice records nothing new."""
+    access.require_manage_flags(actor)
+    flag = await _flag_for_update(session, flag_id)
+    _require_unresolved(flag)
+    text = _note(note, required=False)
+    if flag.status == "acknowledged" and text is None:
+        return flag
+    flag.status = "acknowledged"
+    flag.snoozed_until = None
+    await _event(session, flag, "acknowledge", actor, text)
+    return flag
+
+
+async def add_note(session: AsyncSession, actor: Member, flag_id: int, *, note: str) -> Flag:
+    """A note on the flag (e.g. "phoned her, she is fine"); allowed on resolved ones too."""
+    access.require_manage_flags(actor)
+    flag = await _flag_for_update(session, flag_id)
+    await _event(session, flag, "note", actor, _note(note, required=True))
+    return flag
+
+
+async def snooze(
+    session: AsyncSession,
+    actor: Member,
+    flag_id: int,
+    *,
+    until: date,
+    note: str | None = None,
+    today: date | None = None,
+) -> Flag:
+    """Put a flag aside until a date; the review wakes it then (its figures stay current)."""
+    access.require_manage_flags(actor)
+    today = today or date.today()
+    if not isinstance(until, date) or until <= today:
+        raise Invalid("snooze until a date after today", field="until")
+    if (until - today).days > 366:
+        raise Invalid("snooze for at most a year", field="until")
+    flag = await _flag_for_update(session, flag_id)
+    _require_unresolved(flag)
+    flag.status = "snoozed"
+    flag.snoozed_until = until
+    await _event(session, flag, "snooze", actor, _note(note, required=False), until)
+    return flag
+
+
+async def resolve(session: AsyncSession, actor: Member, flag_id: int, *, note: str) -> Flag:
+    """The manager closes the flag, saying what was done. If the member is still out of
+    balance at the next review, a new flag opens: resolving is not silencing."""
+    access.require_manage_flags(actor)
+    text = _note(note, required=True)
+    flag = await _flag_for_update(session, flag_id)
+    _require_unresolved(flag)
+    now = utcnow()
+    flag.status = "resolved"
+    flag.resolution = "manager"
+    flag.resolved_at = now
+    flag.resolved_by_id = actor.id
+    flag.snoozed_until = None
+    await _event(session, flag, "resolve", actor, text)
+    return flag
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagFilter:
+    kind: str | None = None
+    role: str | None = None
+    district_id: int | None = None
+    organization_id: int | None = None
+    status: str | None = None  # None: every unresolved flag
+
+    def checked(self) -> FlagFilter:
+        if self.kind is not None and self.kind not in FLAG_KINDS:
+            raise Invalid(f"unknown kind of flag {self.kind!r}", field="kind")
+        if self.role is not None and self.role not in ROLES:
+            raise Invalid(f"unknown role {self.role!r}", field="role")
+        return self
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    flag: Flag
+    member: Member
+
+
+async def open_flags(
+    session: AsyncSession, actor: Member, filters: FlagFilter | None = None, *, limit: int = 200
+) -> list[FlagRow]:
+    """Unresolved flags, newest first, filtered by kind, role, district, organisation.
+    A flag's district is the request's for unanswered requests, else the member's."""
+    access.require_manage_flags(actor)
+    f = (filters or FlagFilter()).checked()
+    query = select(Flag, Member).join(Member, Member.id == Flag.member_id)
+    if f.status is None:
+        query = query.where(Flag.status != "resolved")
+    else:
+        query = query.where(Flag.status == f.status)
+    if f.kind is not None:
+        query = query.where(Flag.kind == f.kind)
+    if f.role is not None:
+        query = query.where(Member.role == f.role)
+    if f.district_id is not None:
+        query = query.where(func.coalesce(Flag.district_id, Member.district_id) == f.district_id)
+    if f.organization_id is not None:
+        query = query.where(Member.organization_id == f.organization_id)
+    query = query.order_by(Flag.opened_at.desc(), Flag.id.desc()).limit(max(1, min(limit, 1000)))  # type: ignore[attr-defined,union-attr]
+    return [FlagRow(flag, member) for flag, member in (await session.exec(query)).all()]
+
+
+@dataclass(frozen=True)
+class FlagHistory:
+    flag: Flag
+    events: list[FlagEvent]
+
+
+async def member_history(session: AsyncSession, actor: Member, member_id: int) -> list[FlagHistory]:
+    """Every flag the member ever had, newest first, each with its events in order."""
+    access.require_manage_flags(actor)
+    all_flags = (
+        await session.exec(
+            select(Flag).where(Flag.member_id == member_id).order_by(Flag.id.desc())  # type: ignore[union-attr]
+        )
+    ).all()
+    ids = [f.id for f in all_flags]
+    events: dict[int, list[FlagEvent]] = {i: [] for i in ids}  # type: ignore[misc]
+    if ids:
+        rows = await session.exec(
+            select(FlagEvent)
+            .where(FlagEvent.flag_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(FlagEvent.id)
+        )
+        for event in rows.all():
+            events[event.flag_id].append(event)
+    return [FlagHistory(f, events[f.id]) for f in all_flags]  # type: ignore[index]
+
+
+async def own_balance_flag_kinds(session: AsyncSession, member: Member) -> list[str]:
+    """The kinds of the member's own unresolved balance flags, for a friendly note on their
+    page (never the flag itself, nor the manager's notes)."""
+    rows = await session.exec(
+        select(Flag.kind).where(
+            Flag.member_id == member.id,
+            Flag.status != "resolved",
+            Flag.kind.in_(BALANCE_KINDS),  # type: ignore[attr-defined]
+        )
+    )
+    return sorted(set(rows.all()))
