@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from timebank import ledger, members
 from timebank.config import ConfigError, Settings, load_settings
-from timebank.db import SchemaBehind, make_engine, make_sessionmaker, safe_url, schema_is_current
+from timebank.db import (
+    SchemaBehind,
+    make_engine,
+    make_sessionmaker,
+    safe_url,
+    schema_is_current,
+    transaction,
+)
 from timebank.db import upgrade as upgrade_schema
 from timebank.errors import DomainError
+from timebank.models import ROLES
 
 T = TypeVar("T")
 
@@ -32,14 +44,28 @@ def settings_or_fail(env: str | None = None) -> Settings:
         raise Fail(str(exc)) from None
 
 
+def tool_settings() -> Settings:
+    """Settings for the commands that do not serve: they need no secret key, so a missing
+    one is not an error here (``serve`` still insists on it outside development)."""
+    return settings_or_fail(env=os.environ.get("TIMEBANK_ENV") or "development")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine, turning the errors people cause into one clear line."""
     try:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]
     except (DomainError, SchemaBehind) as exc:
         raise Fail(getattr(exc, "detail", str(exc))) from None
-    except OSError as exc:
-        raise Fail(f"cannot reach the database: {exc}") from None
+    except (OSError, DBAPIError) as exc:
+        raise Fail(f"cannot use the database: {_first_line(exc)}") from None
+    except CommandError as exc:
+        # Alembic: e.g. the database is on a revision this code does not know.
+        raise Fail(f"cannot migrate the database: {_first_line(exc)}") from None
 
 
 async def _require_current_schema(settings: Settings) -> None:
@@ -50,6 +76,18 @@ async def _require_current_schema(settings: Settings) -> None:
                 f"the database at {safe_url(settings.database_url)} is not on the newest "
                 "schema: run `timebank db upgrade`"
             )
+    finally:
+        await engine.dispose()
+
+
+async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Check the schema, then run ``work`` in one transaction (committed if it succeeds)."""
+    await _require_current_schema(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+        async with transaction(sessions) as session:
+            return await work(session)
     finally:
         await engine.dispose()
 
@@ -84,12 +122,18 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
         from timebank.demo import seed_demo_if_empty
 
         logins = run(lambda: seed_demo_if_empty(settings.database_url))
-        click.echo(f"Demo network ready. Log in with (password for all: {logins.password}):")
-        for role, email in logins.emails:
-            click.echo(f"  {role:<13} {email}")
+        if logins.emails:
+            click.echo(f"Demo network ready. Log in with (password for all: {logins.password}):")
+            for role, email in logins.emails:
+                click.echo(f"  {role:<13} {email}")
+        else:
+            click.echo("The database already holds a network that is not the demo; not seeding.")
     host = host or settings.host
     port = port or settings.port
     click.echo(f"timebank on http://{host}:{port}  (database {safe_url(settings.database_url)})")
+    # The app reads its settings from the environment in each worker: pass on what the
+    # command line decided.
+    os.environ["TIMEBANK_HOST"], os.environ["TIMEBANK_PORT"] = host, str(port)
     uvicorn.run(
         "timebank.app:create_app",
         factory=True,
@@ -112,14 +156,154 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Bring the schema up to the newest migration."""
-    settings = settings_or_fail(env=os.environ.get("TIMEBANK_ENV") or "development")
+    settings = tool_settings()
     run(lambda: upgrade_schema(settings.database_url))
     click.echo(f"schema is current ({safe_url(settings.database_url)})")
 
 
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(settings.database_url))
+# --- demo -----------------------------------------------------------------------------------
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+@main.command("demo")
+@click.option(
+    "--seed", type=int, default=None, help="Random seed: the same seed, the same network."
+)
+def demo_command(seed: int | None) -> None:
+    """Migrate the database and fill it with a realistic demo network (an empty one only)."""
+    from timebank import demo
+
+    settings = tool_settings()
+    chosen = demo.DEFAULT_SEED if seed is None else seed
+
+    async def work() -> demo.DemoSummary:
+        await upgrade_schema(settings.database_url)
+
+        async def seed_it(session: AsyncSession) -> demo.DemoSummary:
+            if await demo.has_members(session):
+                raise Fail(
+                    f"the database at {safe_url(settings.database_url)} already has members: "
+                    "the demo only fills an empty one"
+                )
+            return await demo.seed_demo(session, chosen)
+
+        return await _in_transaction(settings, seed_it)
+
+    summary = run(work)
+    click.echo(
+        f"demo network seeded (seed {chosen}): {summary.organizations} organisations, "
+        f"{summary.districts} districts, {summary.members} members, "
+        f"{summary.exchanges} exchanges, {summary.transfers} transfers"
+    )
+    click.echo(f"Log in with (password for all: {summary.logins.password}):")
+    for role, email in summary.logins.emails:
+        click.echo(f"  {role:<13} {email}")
+
+
+# --- member ---------------------------------------------------------------------------------
+
+
+@main.group()
+def member() -> None:
+    """Members of the network."""
+
+
+@member.command("create")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
+@click.option("--email", default=None, help="Email address (needed to log in).")
+@click.option("--password", default=None, help="Password (at least 8 characters).")
+@click.option("--organization", default=None, help="Organisation, by name or id.")
+@click.option("--district", default=None, help="District, by name or id.")
+@click.option("--phone", default=None, help="Phone number.")
+@click.option("--language", default="de", show_default=True, help="de, en, tr, ru or ar.")
+def member_create(
+    name: str,
+    role: str,
+    email: str | None,
+    password: str | None,
+    organization: str | None,
+    district: str | None,
+    phone: str | None,
+    language: str,
+) -> None:
+    """Add a member and their time account (as the operator: no manager login needed)."""
+    settings = tool_settings()
+
+    async def work(session: AsyncSession) -> tuple[int, int, str]:
+        org = await members.find_organization(session, organization) if organization else None
+        dist = await members.find_district(session, district) if district else None
+        new = members.NewMember(
+            name=name,
+            role=role,
+            email=email,
+            password=password,
+            phone=phone,
+            language=language,
+            organization_id=org.id if org else None,
+            district_id=dist.id if dist else None,
+        )
+        created = await members.create_member(session, new, actor=None)
+        account = await ledger.account_of_member(session, created.id)  # type: ignore[arg-type]
+        return created.id, account.id, created.email or "no email"  # type: ignore[return-value]
+
+    member_id, account_id, shown = run(lambda: _in_transaction(settings, work))
+    click.echo(
+        f"member {member_id} created: {name.strip()} ({role}, {shown}), account {account_id}"
+    )
+
+
+# --- token ----------------------------------------------------------------------------------
+
+
+@main.group()
+def token() -> None:
+    """API bearer tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--label", default="cli", show_default=True, help="A note on what it is for.")
+def token_create(email: str, label: str) -> None:
+    """Print a new API token for the member with EMAIL (the token is the last word)."""
+    settings = tool_settings()
+
+    async def work(session: AsyncSession) -> tuple[str, str]:
+        found = await members.member_by_email(session, email)
+        if found is None:
+            raise Fail(f"no member has the email {email!r}")
+        return found.name, await members.create_token(session, found, label=label)
+
+    name, plain = run(lambda: _in_transaction(settings, work))
+    click.echo(f"API token for {name} (shown once, keep it safe): {plain}")
+
+
+# --- ledger ---------------------------------------------------------------------------------
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """The books."""
+
+
+@ledger_group.command("verify")
+def ledger_verify() -> None:
+    """Recompute every balance from the transfers; exit 1 naming any account that differs."""
+    settings = tool_settings()
+    report = run(lambda: _in_transaction(settings, ledger.verify))
+    for m in report.mismatches:
+        click.echo(
+            f"account {m.account_id}: cached balance {m.cached_minutes} min, "
+            f"transfers say {m.computed_minutes} min",
+            err=True,
+        )
+    if report.mismatches:
+        named = ", ".join(str(m.account_id) for m in report.mismatches)
+        raise Fail(f"the books do not balance: account(s) {named} differ from their transfers")
+    if report.total_minutes != 0:
+        raise Fail(
+            f"the books do not balance: all balances add up to {report.total_minutes} min, not 0"
+        )
+    click.echo(f"ok: {report.accounts} accounts, {report.transfers} transfers, all balances match")
+
+
+# --- jobs / scheduler: added below this line (issue 4) --------------------------------------
