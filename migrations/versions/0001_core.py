@@ -185,6 +185,9 @@ def upgrade() -> None:
             batch_op.f("ix_members_organization_id"), ["organization_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_members_role"), ["role"], unique=False)
+        # Keyset paging of the manager's directory (timebank.directory).
+        batch_op.create_index("ix_members_name_id", ["name", "id"], unique=False)
+        batch_op.create_index("ix_members_joined_on_id", ["joined_on", "id"], unique=False)
 
     op.create_table(
         "accounts",
@@ -217,6 +220,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("member_id"),
         sa.UniqueConstraint("organization_id"),
     )
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_accounts_balance_member", ["balance_minutes", "member_id"], unique=False
+        )
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
