@@ -77,9 +77,10 @@ def _status_of(exc: DomainError) -> int:
     return 400
 
 
-def _json_error(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+def _json_error(status: int, code: str, detail: str, /, **extra: Any) -> Response[dict[str, Any]]:
+    # Positional-only, so a domain error's extra named e.g. `status` cannot collide.
     body: dict[str, Any] = {"status_code": status, "code": code, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body.update({k: v for k, v in extra.items() if v is not None and k not in body})
     return Response(body, status_code=status)
 
 
