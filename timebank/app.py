@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import api, filters, members
+from timebank import manage as manager_pages  # manager pages and the help board (issue 3)
 from timebank import web as web_pages  # web pages (issue 3)
 from timebank.config import Settings, load_settings
 from timebank.db import ensure_schema, make_engine, make_sessionmaker
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         route_handlers=[
             *api.ROUTES,
             *web_pages.ROUTES,
+            *manager_pages.ROUTES,  # /manage (manager only) and /board
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         dependencies={

@@ -13,6 +13,7 @@ Signatures (``session`` an ``AsyncSession``, ``actor`` the signed-in manager)::
     disputed_exchanges(session, actor, *, page=1, per_page=50) -> Page[ExchangeLine]
     transfers(session, actor, *, account_id=None, before_id=None, limit=50)
         -> list[TransferLine]                                   # newest first, keyset
+    transfer_line(session, actor, transfer_id) -> TransferLine
     pool(session, actor) -> Account
     update_member(session, actor, member_id, changes: MemberChanges) -> Member
     organizations(session) / all_categories(session) / all_districts(session)
@@ -336,6 +337,13 @@ async def transfers(
         query = query.where(Transfer.id < before_id)
     rows = await session.exec(query.order_by(Transfer.id.desc()).limit(limit))  # type: ignore[union-attr]
     return [TransferLine(*r) for r in rows.all()]
+
+
+async def transfer_line(session: AsyncSession, actor: Member, transfer_id: int) -> TransferLine:
+    lines = await transfers(session, actor, before_id=transfer_id + 1, limit=1)
+    if not lines or lines[0].transfer.id != transfer_id:
+        raise NotFound(f"no transfer {transfer_id}")
+    return lines[0]
 
 
 async def pool(session: AsyncSession, actor: Member) -> Account:

@@ -1,0 +1,593 @@
+"""The network manager's pages (``/manage/…``) and the offers and requests board (``/board``).
+
+Handlers only: each reads its input, calls a domain function (``timebank.directory``,
+``timebank.board``, ``timebank.members``, ``timebank.exchanges``) and draws a template from
+``templates/manage/`` or ``templates/board/``. Every ``/manage`` page takes the ``manager``
+dependency, which lets only the network manager in (``access.require_manager``: anyone
+else gets the 403 page). Conventions as in ``timebank.web``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from litestar import Request, Router, get, post
+from litestar.di import Provide
+from litestar.response import Redirect, Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import access, board, directory, exchanges, ledger, members, overview
+from timebank.errors import DomainError, Invalid
+from timebank.models import ROLES, Member
+from timebank.web import _day as day
+from timebank.web import _duration as duration
+from timebank.web import _whole as whole
+from timebank.web import form_errors, form_of, language_of, page, see_other
+
+Req = Request[Any, Any, Any]
+
+
+async def provide_manager(member: Member) -> Member:
+    access.require_manager(member)
+    return member
+
+
+def _errors(request: Req, exc: DomainError, renamed: dict[str, str] | None = None) -> dict:
+    errors = form_errors(exc, language_of(request))
+    return {(renamed or {}).get(k, k): v for k, v in errors.items()}
+
+
+# --- The hub ----------------------------------------------------------------------------------
+
+
+@get("/", include_in_schema=False)
+async def hub(request: Req, db: AsyncSession, manager: Member) -> Template:
+    return page(
+        request,
+        "manage/index.html",
+        pending=(await directory.pending_exchanges(db, manager, per_page=1)).total,
+        disputed=(await directory.disputed_exchanges(db, manager, per_page=1)).total,
+        open_requests=(await board.open_requests(db, manager, per_page=1)).total,
+        pool=await directory.pool(db, manager),
+    )
+
+
+# --- Members ----------------------------------------------------------------------------------
+
+
+async def _choices(db: AsyncSession) -> dict[str, Any]:
+    return {
+        "roles": ROLES,
+        "organizations": await directory.organizations(db),
+        "districts": await directory.all_districts(db),
+        "categories": await overview.categories(db),
+    }
+
+
+@get("/members", include_in_schema=False)
+async def member_list(request: Req, db: AsyncSession, manager: Member) -> Template:
+    q = request.query_params
+    form = {k: q.get(k, "") for k in ("role", "organization_id", "district_id", "flagged", "q")}
+    form["sort"] = q.get("sort") or "name"
+    listing = await directory.list_members(
+        db,
+        manager,
+        role=form["role"] or None,
+        organization_id=whole(form["organization_id"], "organization_id"),
+        district_id=whole(form["district_id"], "district_id"),
+        flagged=form["flagged"] == "1",
+        search=form["q"],
+        sort=form["sort"],
+        after=q.get("after") or None,
+        before=q.get("before") or None,
+    )
+    filters = {k: v for k, v in form.items() if v}
+    return page(
+        request,
+        "manage/members.html",
+        listing=listing,
+        form=form,
+        filters=filters,
+        sorts=directory.SORTS,
+        **await _choices(db),
+    )
+
+
+def _member_input(form: dict[str, str], category_ids: list[str]) -> dict[str, Any]:
+    return {
+        "name": form.get("name", ""),
+        "role": form.get("role", ""),
+        "email": form.get("email") or None,
+        "phone": form.get("phone") or None,
+        "organization_id": whole(form.get("organization_id"), "organization_id"),
+        "district_id": whole(form.get("district_id"), "district_id"),
+        "language": form.get("language") or "de",
+        "availability": form.get("availability") or None,
+        "category_ids": tuple(whole(c, "category_ids") for c in category_ids),  # type: ignore[misc]
+    }
+
+
+async def _member_form(request: Req) -> tuple[dict[str, Any], list[str]]:
+    data = await request.form()
+    form: dict[str, Any] = await form_of(request)
+    chosen = [str(v) for v in data.getall("category_ids", [])]
+    form["category_ids"] = chosen
+    return form, chosen
+
+
+@get("/members/new", include_in_schema=False)
+async def new_member_form(request: Req, db: AsyncSession, manager: Member) -> Template:
+    form = {"role": "volunteer", "language": "de", "category_ids": []}
+    return page(request, "manage/member_form.html", form=form, subject=None, **await _choices(db))
+
+
+@post("/members/new", include_in_schema=False)
+async def create_member(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+    form, chosen = await _member_form(request)
+    try:
+        async with db.begin_nested():
+            new = members.NewMember(**_member_input(form, chosen), password=form.get("password"))
+            created = await members.create_member(db, new, actor=manager)
+    except DomainError as exc:
+        form.pop("password", None)
+        return page(
+            request, "manage/member_form.html", status=400, form=form, subject=None,
+            errors=_errors(request, exc), **await _choices(db),
+        )  # fmt: skip
+    return see_other(f"/manage/members/{created.id}?done=member_saved")
+
+
+async def _member_page(
+    request: Req, db: AsyncSession, manager: Member, subject: Member, **context: Any
+) -> dict[str, Any]:
+    account = await ledger.account_of_member(db, subject.id)  # type: ignore[arg-type]
+    view = await members.account_view(db, manager, account.id)  # type: ignore[arg-type]
+    form = context.pop("form", None) or {
+        "name": subject.name,
+        "role": subject.role,
+        "email": subject.email or "",
+        "phone": subject.phone or "",
+        "organization_id": str(subject.organization_id or ""),
+        "district_id": str(subject.district_id or ""),
+        "language": subject.language,
+        "availability": subject.availability or "",
+        "active": "1" if subject.active else "",
+        "category_ids": [str(c) for c in await directory.category_ids_of(db, subject.id)],  # type: ignore[arg-type]
+    }
+    form.setdefault(
+        "min_hours", "" if account.min_minutes is None else str(account.min_minutes // 60)
+    )
+    form.setdefault(
+        "max_hours", "" if account.max_minutes is None else str(account.max_minutes // 60)
+    )
+    return {"subject": subject, "account": view, "form": form, **context, **await _choices(db)}
+
+
+@get("/members/{member_id:int}", include_in_schema=False)
+async def edit_member_form(
+    request: Req, db: AsyncSession, manager: Member, member_id: int
+) -> Template:
+    subject = await members.get_member(db, member_id)
+    context = await _member_page(request, db, manager, subject)
+    return page(request, "manage/member_form.html", **context)
+
+
+@post("/members/{member_id:int}", include_in_schema=False)
+async def edit_member(
+    request: Req, db: AsyncSession, manager: Member, member_id: int
+) -> Template | Redirect:
+    form, chosen = await _member_form(request)
+    try:
+        async with db.begin_nested():
+            changes = directory.MemberChanges(
+                **_member_input(form, chosen), active=form.get("active") == "1"
+            )
+            await directory.update_member(db, manager, member_id, changes)
+    except DomainError as exc:
+        subject = await members.get_member(db, member_id)
+        context = await _member_page(
+            request, db, manager, subject, form=form, errors=_errors(request, exc)
+        )
+        return page(request, "manage/member_form.html", status=400, **context)
+    return see_other(f"/manage/members/{member_id}?done=member_saved")
+
+
+def _limit(value: str | None, field: str) -> int | None:
+    hours = whole(value, field)
+    return None if hours is None else hours * 60
+
+
+@post("/members/{member_id:int}/limits", include_in_schema=False)
+async def set_limits(
+    request: Req, db: AsyncSession, manager: Member, member_id: int
+) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            account = await ledger.account_of_member(db, member_id)
+            changes = {
+                "min_minutes": _limit(form.get("min_hours"), "min_hours"),
+                "max_minutes": _limit(form.get("max_hours"), "max_hours"),
+            }
+            await members.set_account_limits(db, manager, account.id, changes)  # type: ignore[arg-type]
+    except DomainError as exc:
+        subject = await members.get_member(db, member_id)
+        errors = _errors(request, exc, {"min_minutes": "min_hours", "max_minutes": "max_hours"})
+        context = await _member_page(request, db, manager, subject, errors=errors)
+        context["form"].update(form)
+        return page(request, "manage/member_form.html", status=400, **context)
+    return see_other(f"/manage/members/{member_id}?done=limits_saved")
+
+
+def readable_password() -> str:
+    """Easy to read aloud and type for people new to computers: no 0/O or 1/l/I."""
+    letters = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(letters) for _ in range(4)) for _ in range(3))
+
+
+@post("/members/{member_id:int}/password", include_in_schema=False)
+async def set_password(request: Req, db: AsyncSession, manager: Member, member_id: int) -> Template:
+    form = await form_of(request)
+    subject = await members.get_member(db, member_id)
+    password = form.get("password") or readable_password()
+    try:
+        async with db.begin_nested():
+            await members.set_password(db, subject, password, actor=manager)
+    except DomainError as exc:
+        context = await _member_page(request, db, manager, subject, errors=_errors(request, exc))
+        return page(request, "manage/member_form.html", status=400, **context)
+    # Shown once, on this sheet, and never stored in the clear.
+    return page(
+        request,
+        "manage/login_sheet.html",
+        subject=subject,
+        password=password,
+        site=request.app.state.settings.base_url,
+    )
+
+
+@get("/members/{member_id:int}/login-sheet", include_in_schema=False)
+async def login_sheet(request: Req, db: AsyncSession, manager: Member, member_id: int) -> Template:
+    subject = await members.get_member(db, member_id)
+    site = request.app.state.settings.base_url
+    return page(request, "manage/login_sheet.html", subject=subject, password=None, site=site)
+
+
+# --- Assisted entry for anyone -------------------------------------------------------------------
+
+
+@get("/assisted", include_in_schema=False)
+async def assisted_form(request: Req, db: AsyncSession, manager: Member) -> Template:
+    q = request.query_params
+    form = {
+        "performed_on": date.today().isoformat(),
+        "hours": "1",
+        "minutes": "0",
+        "giver_id": q.get("giver_id", ""),
+        "receiver_id": q.get("receiver_id", ""),
+    }
+    categories = await overview.categories(db)
+    return page(request, "manage/assisted.html", form=form, categories=categories)
+
+
+@post("/assisted", include_in_schema=False)
+async def assisted_entry(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            await exchanges.record_exchange(
+                db,
+                manager,
+                giver_id=whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
+                receiver_id=whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
+                minutes=duration(form),
+                performed_on=day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
+                category=form.get("category", ""),
+                note=form.get("note"),
+            )
+    except DomainError as exc:
+        return page(
+            request, "manage/assisted.html", status=400, form=form,
+            errors=_errors(request, exc), categories=await overview.categories(db),
+        )  # fmt: skip
+    return see_other("/manage/exchanges?done=assisted")
+
+
+# --- Exchanges, transfers, reversals, the pool -----------------------------------------------
+
+
+@get("/exchanges", include_in_schema=False)
+async def exchange_lists(request: Req, db: AsyncSession, manager: Member) -> Template:
+    q = request.query_params
+    pending_page = whole(q.get("pending_page"), "pending_page") or 1
+    disputed_page = whole(q.get("disputed_page"), "disputed_page") or 1
+    return page(
+        request,
+        "manage/exchanges.html",
+        pending=await directory.pending_exchanges(db, manager, page=pending_page, per_page=25),
+        disputed=await directory.disputed_exchanges(db, manager, page=disputed_page, per_page=25),
+    )
+
+
+@post("/exchanges/{exchange_id:int}/pay-from-pool", include_in_schema=False)
+async def pay_from_pool(
+    request: Req, db: AsyncSession, manager: Member, exchange_id: int
+) -> Redirect:
+    await exchanges.pay_from_pool(db, manager, exchange_id)
+    return see_other("/manage/exchanges?done=paid_from_pool")
+
+
+@get("/transfers", include_in_schema=False)
+async def transfer_list(request: Req, db: AsyncSession, manager: Member) -> Template:
+    q = request.query_params
+    subject_id = whole(q.get("member"), "member")
+    subject = await members.get_member(db, subject_id) if subject_id else None
+    account = await ledger.account_of_member(db, subject_id) if subject_id else None
+    lines = await directory.transfers(
+        db,
+        manager,
+        account_id=account.id if account else None,
+        before_id=whole(q.get("before"), "before"),
+    )
+    return page(request, "manage/transfers.html", lines=lines, subject=subject)
+
+
+@get("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
+async def reverse_form(
+    request: Req, db: AsyncSession, manager: Member, transfer_id: int
+) -> Template:
+    line = await directory.transfer_line(db, manager, transfer_id)
+    return page(request, "manage/reverse.html", line=line)
+
+
+@post("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
+async def reverse(
+    request: Req, db: AsyncSession, manager: Member, transfer_id: int
+) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            reason = form.get("reason", "")
+            if not reason:
+                raise Invalid("say why the booking is reversed", field="reason")
+            await exchanges.reverse_exchange_transfer(db, manager, transfer_id, reason=reason)
+    except DomainError as exc:
+        line = await directory.transfer_line(db, manager, transfer_id)
+        return page(
+            request, "manage/reverse.html", status=400, line=line, form=form,
+            errors=_errors(request, exc),
+        )  # fmt: skip
+    return see_other("/manage/transfers?done=reversed")
+
+
+@get("/pool", include_in_schema=False)
+async def pool_page(request: Req, db: AsyncSession, manager: Member) -> Template:
+    pool = await directory.pool(db, manager)
+    before = whole(request.query_params.get("before"), "before")
+    lines = await directory.transfers(db, manager, account_id=pool.id, before_id=before)
+    pending = await directory.pending_exchanges(db, manager, per_page=10)
+    return page(request, "manage/pool.html", pool=pool, lines=lines, pending=pending)
+
+
+# --- Categories and districts ----------------------------------------------------------------
+
+
+async def _lists_page(request: Req, db: AsyncSession, **context: Any) -> Template:
+    return page(
+        request,
+        "manage/lists.html",
+        status=400 if context.get("errors") else 200,
+        categories=await directory.all_categories(db),
+        districts=await directory.all_districts(db),
+        **context,
+    )
+
+
+@get("/lists", include_in_schema=False)
+async def lists(request: Req, db: AsyncSession, manager: Member) -> Template:
+    return await _lists_page(request, db)
+
+
+@post("/categories", include_in_schema=False)
+async def add_category(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            await directory.add_category(
+                db,
+                manager,
+                slug=form.get("slug", ""),
+                name_de=form.get("name_de", ""),
+                name_en=form.get("name_en", ""),
+            )
+    except DomainError as exc:
+        return await _lists_page(request, db, form=form, errors=_errors(request, exc))
+    return see_other("/manage/lists?done=saved")
+
+
+@post("/categories/{category_id:int}", include_in_schema=False)
+async def change_category(
+    request: Req, db: AsyncSession, manager: Member, category_id: int
+) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            if "active" in form:
+                await directory.set_category_active(db, manager, category_id, form["active"] == "1")
+            else:
+                await directory.rename_category(
+                    db,
+                    manager,
+                    category_id,
+                    name_de=form.get("name_de", ""),
+                    name_en=form.get("name_en", ""),
+                )
+    except DomainError as exc:
+        message = next(iter(_errors(request, exc).values()))
+        return await _lists_page(request, db, errors={f"category-{category_id}": message})
+    return see_other("/manage/lists?done=saved")
+
+
+@post("/districts", include_in_schema=False)
+async def add_district(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            await directory.add_district(db, manager, form.get("district_name", ""))
+    except DomainError as exc:
+        errors = _errors(request, exc, {"name": "district_name"})
+        return await _lists_page(request, db, form=form, errors=errors)
+    return see_other("/manage/lists?done=saved")
+
+
+@post("/districts/{district_id:int}", include_in_schema=False)
+async def change_district(
+    request: Req, db: AsyncSession, manager: Member, district_id: int
+) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            if "active" in form:
+                await directory.set_district_active(db, manager, district_id, form["active"] == "1")
+            else:
+                await directory.rename_district(db, manager, district_id, form.get("name", ""))
+    except DomainError as exc:
+        message = next(iter(_errors(request, exc).values()))
+        return await _lists_page(request, db, errors={f"district-{district_id}": message})
+    return see_other("/manage/lists?done=saved")
+
+
+# --- Matching --------------------------------------------------------------------------------
+
+
+@get("/matching", include_in_schema=False)
+async def matching(request: Req, db: AsyncSession, manager: Member) -> Template:
+    number = whole(request.query_params.get("page"), "page") or 1
+    result = await board.matching(db, manager, page=number)
+    return page(request, "manage/matching.html", result=result)
+
+
+@post("/requests/{request_id:int}/assign", include_in_schema=False)
+async def assign(request: Req, db: AsyncSession, manager: Member, request_id: int) -> Redirect:
+    form = await form_of(request)
+    helper_id = whole(form.get("helper_id"), "helper_id", required=True)
+    await board.accept_helper(db, manager, request_id, helper_id)  # type: ignore[arg-type]
+    return see_other("/manage/matching?done=assigned")
+
+
+MANAGE = Router(
+    path="/manage",
+    dependencies={"manager": Provide(provide_manager)},
+    route_handlers=[
+        hub,
+        member_list,
+        new_member_form,
+        create_member,
+        edit_member_form,
+        edit_member,
+        set_limits,
+        set_password,
+        login_sheet,
+        assisted_form,
+        assisted_entry,
+        exchange_lists,
+        pay_from_pool,
+        transfer_list,
+        reverse_form,
+        reverse,
+        pool_page,
+        lists,
+        add_category,
+        change_category,
+        add_district,
+        change_district,
+        matching,
+        assign,
+    ],
+)
+
+
+# --- The offers and requests board (every signed-in member) ---------------------------------
+
+
+async def _board_filters(request: Req, db: AsyncSession) -> tuple[dict[str, Any], dict[str, Any]]:
+    q = request.query_params
+    form = {k: q.get(k, "") for k in ("category_id", "district_id", "q", "expired")}
+    query = {
+        "category_id": whole(form["category_id"], "category_id"),
+        "district_id": whole(form["district_id"], "district_id"),
+        "search": form["q"],
+        "include_expired": form["expired"] == "1",
+        "page": whole(q.get("page"), "page") or 1,
+    }
+    context = {
+        "form": form,
+        "filters": {k: v for k, v in form.items() if v},
+        "categories": await overview.categories(db),
+        "districts": await overview.districts(db),
+        "today": date.today(),
+    }
+    return query, context
+
+
+@get("/board", include_in_schema=False)
+async def board_requests(request: Req, db: AsyncSession, member: Member) -> Template:
+    query, context = await _board_filters(request, db)
+    listing = await board.open_requests(db, member, **query)
+    return page(request, "board/index.html", tab="requests", listing=listing, **context)
+
+
+@get("/board/offers", include_in_schema=False)
+async def board_offers(request: Req, db: AsyncSession, member: Member) -> Template:
+    query, context = await _board_filters(request, db)
+    listing = await board.open_offers(db, member, **query)
+    mine = await board.offers_of(db, member, member.id)  # type: ignore[arg-type]
+    return page(request, "board/index.html", tab="offers", listing=listing, mine=mine, **context)
+
+
+async def _offer_context(db: AsyncSession) -> dict[str, Any]:
+    return {
+        "categories": await overview.categories(db),
+        "districts": await overview.districts(db),
+        "today": date.today(),
+    }
+
+
+@get("/board/offers/new", include_in_schema=False)
+async def offer_form(request: Req, db: AsyncSession, member: Member) -> Template:
+    form = {"district_id": str(member.district_id or "")}
+    return page(request, "board/offer_new.html", form=form, **await _offer_context(db))
+
+
+@post("/board/offers/new", include_in_schema=False)
+async def create_offer(request: Req, db: AsyncSession, member: Member) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            await board.create_offer(
+                db,
+                member,
+                member_id=member.id,  # type: ignore[arg-type]
+                category_id=whole(form.get("category_id"), "category_id"),
+                title=form.get("title", ""),
+                description=form.get("description"),
+                district_id=whole(form.get("district_id"), "district_id"),
+                expires_on=day(form.get("expires_on"), "expires_on"),
+            )
+    except DomainError as exc:
+        return page(
+            request, "board/offer_new.html", status=400, form=form,
+            errors=_errors(request, exc), **await _offer_context(db),
+        )  # fmt: skip
+    return see_other("/board/offers?done=offered")
+
+
+@post("/board/offers/{offer_id:int}/close", include_in_schema=False)
+async def close_offer(request: Req, db: AsyncSession, member: Member, offer_id: int) -> Redirect:
+    await board.close_offer(db, member, offer_id)
+    return see_other("/board/offers?done=offer_closed")
+
+
+ROUTES = [MANAGE, board_requests, board_offers, offer_form, create_offer, close_offer]
