@@ -33,6 +33,7 @@ from timebank.config import Settings, load_settings
 from timebank.db import ensure_schema, make_engine, make_sessionmaker
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from timebank.models import Member
+from timebank.scheduler import JobScheduler
 
 log = logging.getLogger("timebank")
 
@@ -188,6 +189,17 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     async def close_engine(app: Litestar) -> None:
         await engine.dispose()
 
+    # --- scheduler (issue 4): one leader among all app processes runs the jobs ----------
+    job_scheduler = JobScheduler(settings, engine=engine) if settings.run_scheduler else None
+
+    async def start_scheduler(app: Litestar) -> None:
+        if job_scheduler is not None:
+            await job_scheduler.start()
+
+    async def stop_scheduler(app: Litestar) -> None:
+        if job_scheduler is not None:
+            await job_scheduler.stop()
+
     return Litestar(
         route_handlers=[
             *api.ROUTES,
@@ -202,8 +214,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         },
         exception_handlers=web_pages.with_error_pages(EXCEPTION_HANDLERS),
         **web_config(settings),
-        on_startup=[check_schema],
-        on_shutdown=[close_engine],
+        on_startup=[check_schema, start_scheduler],
+        on_shutdown=[stop_scheduler, close_engine],
         state=State({"settings": settings, "sessions": make_sessionmaker(engine)}),
         openapi_config=OpenAPIConfig(
             title="timebank",

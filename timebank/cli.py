@@ -307,3 +307,110 @@ def ledger_verify() -> None:
 
 
 # --- jobs / scheduler: added below this line (issue 4) --------------------------------------
+
+
+@main.command("scheduler")
+@click.option(
+    "--poll", type=click.FloatRange(0.1, 60), default=1.0, help="Seconds between lead checks."
+)
+def scheduler_command(poll: float) -> None:
+    """Run the scheduled jobs alone (no web server) until stopped with Ctrl-C or SIGTERM.
+
+    Several may run against one PostgreSQL: one leads, another takes over if it dies."""
+    import logging
+    import signal
+
+    from timebank.scheduler import JobScheduler
+
+    settings = tool_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    async def serve_jobs() -> None:
+        await _require_current_schema(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        jobs = JobScheduler(settings, poll_seconds=poll)
+        await jobs.start()
+        click.echo(f"scheduler running on {safe_url(settings.database_url)} ({jobs.runner})")
+        try:
+            await stop.wait()
+        finally:
+            await jobs.stop()
+
+    run(serve_jobs)
+    click.echo("scheduler stopped")
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """The scheduled jobs: list them, or run one now."""
+
+
+@jobs_group.command("list")
+def jobs_list() -> None:
+    """Each job with its schedule and its last run."""
+    from sqlmodel import select
+
+    from timebank import review, scheduler
+    from timebank.models import JobRun
+
+    settings = tool_settings()
+
+    async def work(session: AsyncSession) -> list[tuple[str, str, str, JobRun | None]]:
+        network = await review.network_settings(session)
+        rows = []
+        for job in scheduler.JOBS.values():
+            last = await session.scalar(
+                select(JobRun)
+                .where(JobRun.job == job.name)
+                .order_by(JobRun.scheduled_for.desc())  # type: ignore[attr-defined]
+                .limit(1)
+            )
+            rows.append((job.name, getattr(network, job.cron_setting), job.description, last))
+        return rows
+
+    for name, cron, description, last in run(lambda: _in_transaction(settings, work)):
+        click.echo(f"{name:<12} {cron:<16} {description}")
+        if last is None:
+            click.echo(f"{'':<12} never ran")
+        else:
+            when = last.scheduled_for.isoformat(timespec="seconds")
+            click.echo(f"{'':<12} last: {when} {last.outcome} {_counts_text(last.counts)}")
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else "-"
+
+
+@jobs_group.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Run job NAME now and print what it found (the run is recorded like a scheduled one)."""
+    from timebank import scheduler
+    from timebank.models import utcnow
+
+    settings = tool_settings()
+    if name not in scheduler.JOBS:
+        raise Fail(f"no job {name!r}; the jobs are: {', '.join(scheduler.JOBS)}")
+
+    async def work() -> scheduler.RunOutcome:
+        await _require_current_schema(settings)
+        engine = make_engine(settings.database_url)
+        try:
+            return await scheduler.run_job(
+                make_sessionmaker(engine),
+                settings,
+                name,
+                scheduled_for=utcnow(),
+                trigger="manual",
+            )
+        finally:
+            await engine.dispose()
+
+    outcome = run(work)
+    if outcome.outcome == "failed":
+        last_line = (outcome.error or "").strip().splitlines()[-1:] or ["unknown error"]
+        raise Fail(f"job {name} failed: {last_line[0]}")
+    click.echo(f"{name}: {_counts_text(outcome.counts)}")

@@ -1,0 +1,323 @@
+"""The daily follow-ups: exchanges nobody confirmed, requests nobody answered, offers and
+requests past their date.
+
+Each job is safe to run twice for the same day: reminders carry a notification key, flags
+are opened only where none is unresolved, expired things are expired once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import bindparam, text
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import board, ledger
+from timebank.models import (
+    Exchange,
+    Flag,
+    FlagEvent,
+    HelpRequest,
+    Member,
+    NetworkSettings,
+    Offer,
+    UTCDateTime,
+)
+from timebank.notifications import Minutes, notify
+
+
+async def people_to_tell(session: AsyncSession, member: Member) -> list[Member]:
+    """Who hears about ``member``'s business: the member, if they can sign in; otherwise
+    the staff who act for them (their organisation's professionals, else the managers)."""
+    if member.can_log_in:
+        return [member]
+    staff: list[Member] = []
+    if member.organization_id is not None:
+        staff = list(
+            (
+                await session.exec(
+                    select(Member).where(
+                        Member.role == "professional",
+                        Member.organization_id == member.organization_id,
+                        Member.active,
+                    )
+                )
+            ).all()
+        )
+    if not staff:
+        staff = list(
+            (
+                await session.exec(select(Member).where(Member.role == "manager", Member.active))
+            ).all()
+        )
+    return staff
+
+
+async def _open_flag(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    kind: str,
+    subject_id: int,
+    now: datetime,
+    **figures: object,
+) -> bool:
+    """Open a flag unless an unresolved one for the same member, kind and subject exists."""
+    existing = await session.scalar(
+        select(Flag.id).where(
+            Flag.member_id == member_id,
+            Flag.kind == kind,
+            Flag.subject_id == subject_id,
+            Flag.status != "resolved",
+        )
+    )
+    if existing is not None:
+        return False
+    flag = Flag(
+        member_id=member_id, kind=kind, subject_id=subject_id, opened_at=now, updated_at=now
+    )
+    for name, value in figures.items():
+        setattr(flag, name, value)
+    session.add(flag)
+    await session.flush()
+    session.add(FlagEvent(flag_id=flag.id, action="open", created_at=now))  # type: ignore[arg-type]
+    await session.flush()
+    return True
+
+
+async def _clear_flags(session: AsyncSession, kind: str, still_true: str, now: datetime) -> int:
+    """Resolve (by review) the unresolved flags of ``kind`` whose subject no longer matches
+    ``still_true`` (SQL over ``flags``, with the subject as ``flags.subject_id``)."""
+    condition = f"flags.kind = '{kind}' AND flags.status <> 'resolved' AND NOT ({still_true})"
+    params = {"now": now}
+    stamp = bindparam("now", type_=UTCDateTime())
+    conn = await session.connection()
+    await conn.execute(
+        text(
+            "INSERT INTO flag_events (flag_id, action, actor_id, note, created_at) "
+            f"SELECT flags.id, 'resolve', NULL, 'resolved by review', :now FROM flags "
+            f"WHERE {condition}"
+        ).bindparams(stamp),
+        params,
+    )
+    done = await conn.execute(
+        text(
+            "UPDATE flags SET status = 'resolved', resolution = 'review', resolved_at = :now, "
+            f"updated_at = :now, snoozed_until = NULL WHERE {condition}"
+        ).bindparams(stamp),
+        params,
+    )
+    return max(done.rowcount or 0, 0)
+
+
+# --- Unconfirmed exchanges -----------------------------------------------------------------
+
+
+async def _auto_confirm(session: AsyncSession, exchange: Exchange, now: datetime) -> bool:
+    """Book a long-pending exchange by network policy (no actor). False when a balance
+    limit refuses it: then the manager gets a flag instead."""
+    giver = await ledger.account_of_member(session, exchange.giver_id)
+    receiver = await ledger.account_of_member(session, exchange.receiver_id)
+    try:
+        await ledger.post_transfer(
+            session,
+            from_account_id=receiver.id,  # type: ignore[arg-type]
+            to_account_id=giver.id,  # type: ignore[arg-type]
+            minutes=exchange.minutes,
+            kind="exchange",
+            actor=None,
+            reason="confirmed automatically: not confirmed or rejected in time",
+            exchange_id=exchange.id,
+        )
+    except ledger.BalanceLimitExceeded:
+        return False
+    exchange.status = "confirmed"
+    exchange.decided_by_id = None
+    exchange.decided_at = now
+    session.add(exchange)
+    await session.flush()
+    return True
+
+
+async def unconfirmed_exchanges(
+    session: AsyncSession, network: NetworkSettings, *, now: datetime, email: bool
+) -> dict[str, int]:
+    """Remind the receiver (or their staff) of help waiting for confirmation; after the
+    network's deadline confirm it automatically or flag it for the manager."""
+    remind_from = now - timedelta(days=network.remind_after_days)
+    act_from = now - timedelta(days=network.unconfirmed_after_days)
+    pending = (
+        await session.exec(
+            select(Exchange)
+            .where(Exchange.status == "pending", Exchange.created_at <= remind_from)  # type: ignore[operator]
+            .order_by(Exchange.id)  # type: ignore[arg-type]
+            .with_for_update()
+        )
+    ).all()
+    counts = {"reminded": 0, "confirmed": 0, "flagged": 0}
+    for exchange in pending:
+        giver = await session.get(Member, exchange.giver_id)
+        receiver = await session.get(Member, exchange.receiver_id)
+        assert giver is not None and receiver is not None  # foreign keys
+        params: dict[str, object] = {
+            "giver": giver.name,
+            "receiver": receiver.name,
+            "minutes": Minutes(exchange.minutes),
+            "day": exchange.performed_on,
+        }
+        if exchange.created_at <= act_from:
+            if network.unconfirmed_action == "confirm" and await _auto_confirm(
+                session, exchange, now
+            ):
+                counts["confirmed"] += 1
+                for person in {giver.id: giver, receiver.id: receiver}.values():
+                    for member in await people_to_tell(session, person):
+                        await notify(
+                            session,
+                            member,
+                            kind="exchange_auto_confirmed",
+                            subject="Help confirmed automatically",
+                            body=(
+                                "{giver} helped {receiver} on {day} for {minutes}. Nobody "
+                                "confirmed or rejected it in time, so it has now been "
+                                "confirmed automatically. If it is wrong, please tell the "
+                                "network manager."
+                            ),
+                            params=params,
+                            key=f"auto-confirmed:{exchange.id}:{member.id}",
+                            email=email,
+                        )
+            elif await _open_flag(
+                session,
+                member_id=receiver.id,  # type: ignore[arg-type]
+                kind="unconfirmed_exchange",
+                subject_id=exchange.id,  # type: ignore[arg-type]
+                now=now,
+                rule="waiting",
+                received_minutes=exchange.minutes,
+                last_activity_at=exchange.created_at,
+                district_id=receiver.district_id,
+            ):
+                counts["flagged"] += 1
+            continue
+        for member in await people_to_tell(session, receiver):
+            done = await notify(
+                session,
+                member,
+                kind="exchange_reminder",
+                subject="Please confirm the help you received",
+                body=(
+                    "{giver} logged help for {receiver} on {day}: {minutes}. Please confirm "
+                    "it, or reject it if it is not right."
+                ),
+                params=params,
+                key=f"remind-exchange:{exchange.id}:{member.id}",
+                link="/home",
+                email=email,
+            )
+            counts["reminded"] += done is not None
+    counts["cleared"] = await _clear_flags(
+        session,
+        "unconfirmed_exchange",
+        "EXISTS (SELECT 1 FROM exchanges e WHERE e.id = flags.subject_id AND e.status = 'pending')",
+        now,
+    )
+    return counts
+
+
+# --- Unanswered requests ----------------------------------------------------------------------
+
+_UNANSWERED = (
+    "r.status = 'open' AND r.helper_id IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM request_responses p WHERE p.request_id = r.id)"
+)
+
+
+async def unanswered_requests(
+    session: AsyncSession, network: NetworkSettings, *, now: datetime
+) -> dict[str, int]:
+    """Flag help requests nobody offered to take for a few days, with their district and
+    category: the manager's map of where help does not reach."""
+    since = now - timedelta(days=network.unanswered_after_days)
+    conn = await session.connection()
+    params = {"now": now, "since": since}
+    types = (bindparam("now", type_=UTCDateTime()), bindparam("since", type_=UTCDateTime()))
+    opened = await conn.execute(
+        text(
+            "INSERT INTO flags (member_id, kind, subject_id, status, rule, last_activity_at, "
+            "district_id, category_id, opened_at, updated_at) "
+            "SELECT r.member_id, 'unanswered_request', r.id, 'open', 'waiting', r.created_at, "
+            "r.district_id, r.category_id, :now, :now FROM help_requests r "
+            f"WHERE {_UNANSWERED} AND r.created_at <= :since "
+            "AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.member_id = r.member_id "
+            "AND f.kind = 'unanswered_request' AND f.subject_id = r.id "
+            "AND f.status <> 'resolved')"
+        ).bindparams(*types),
+        params,
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO flag_events (flag_id, action, actor_id, note, created_at) "
+            "SELECT flags.id, 'open', NULL, NULL, :now FROM flags "
+            "WHERE flags.kind = 'unanswered_request' AND flags.status <> 'resolved' "
+            "AND NOT EXISTS (SELECT 1 FROM flag_events e WHERE e.flag_id = flags.id)"
+        ).bindparams(types[0]),
+        {"now": now},
+    )
+    cleared = await _clear_flags(
+        session,
+        "unanswered_request",
+        f"EXISTS (SELECT 1 FROM help_requests r WHERE r.id = flags.subject_id AND {_UNANSWERED})",
+        now,
+    )
+    return {"flagged": max(opened.rowcount or 0, 0), "cleared": cleared}
+
+
+# --- Expiry -----------------------------------------------------------------------------------
+
+
+async def expire_past(session: AsyncSession, *, today: date, email: bool) -> dict[str, int]:
+    """Close offers and requests whose date has passed, and tell their owners."""
+    requests = (
+        await session.exec(
+            select(HelpRequest).where(
+                HelpRequest.status == "open",
+                HelpRequest.expires_on < today,  # type: ignore[operator]
+            )
+        )
+    ).all()
+    offers = (
+        await session.exec(
+            select(Offer).where(Offer.status == "open", Offer.expires_on < today)  # type: ignore[operator]
+        )
+    ).all()
+    await board.expire_past(session, today=today)
+    told = 0
+    for what, rows in (("request", requests), ("offer", offers)):
+        for row in rows:
+            owner = await session.get(Member, row.member_id)
+            assert owner is not None  # foreign key
+            for member in await people_to_tell(session, owner):
+                done = await notify(
+                    session,
+                    member,
+                    kind=f"{what}_expired",
+                    subject=(
+                        "Your request for help has expired"
+                        if what == "request"
+                        else "Your offer of help has expired"
+                    ),
+                    body=(
+                        "The request “{title}” of {owner} passed its date ({day}) and is now "
+                        "closed. If help is still needed, please ask again."
+                        if what == "request"
+                        else "The offer “{title}” of {owner} passed its date ({day}) and is "
+                        "now closed. Thank you! You are welcome to offer it again."
+                    ),
+                    params={"title": row.title, "owner": owner.name, "day": row.expires_on},
+                    key=f"expired-{what}:{row.id}:{member.id}",
+                    email=email,
+                )
+                told += done is not None
+    return {"requests": len(requests), "offers": len(offers), "told": told}
