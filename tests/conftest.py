@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.postgres_server import start_cluster
 from timebank.db import make_engine, make_sessionmaker, transaction, upgrade_sync
-from timebank.members import NewMember, create_member, create_organization
+from timebank.members import NewMember, create_member, create_organization, create_token
 from timebank.models import District, Member, Organization
 
 REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
@@ -202,3 +203,66 @@ async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
             ),
         )
     return world
+
+
+# --- The JSON API over HTTP (tests/test_api.py, tests/test_access.py) -----------------------
+
+API_SECRET = "a-test-secret-that-is-long-enough"
+
+
+@pytest.fixture
+async def api(db_url: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole app, called in-process over HTTP, on the test's database and event loop.
+
+    Not Litestar's AsyncTestClient: it runs the app on a second event loop in a thread and
+    blocks on every request, so the app could not share the test's PostgreSQL connections
+    and simultaneous requests would not be simultaneous."""
+    # Imported here so tests of the domain do not depend on the web layer importing.
+    from timebank.app import create_app
+    from timebank.config import Settings
+
+    settings = Settings(
+        database_url=db_url, env="development", secret_key=API_SECRET, run_scheduler=False
+    )
+    app = create_app(settings, engine=engine)
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        # Entered and left in one task, as the app's lifespan requires (fixture set-up and
+        # tear-down run in different tasks).
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    running = asyncio.create_task(lifespan())
+    await asyncio.wait(
+        [running, asyncio.create_task(started.wait())], return_when="FIRST_COMPLETED"
+    )
+    if running.done():
+        running.result()  # the app failed to start: raise why
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        yield client
+    stop.set()
+    await running
+
+
+@pytest.fixture
+async def tokens(world: World, sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
+    """A bearer token for every member of the world that can log in, by role attribute."""
+    async with transaction(sessions) as s:
+        return {
+            name: await create_token(s, getattr(world, name))
+            for name in (
+                "manager",
+                "volunteer",
+                "volunteer2",
+                "senior",
+                "professional",
+                "outside_professional",
+            )
+        }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
