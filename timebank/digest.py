@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import i18n
 from timebank.models import Flag, HelpRequest, Member, Transfer
-from timebank.notifications import Minutes, notify
+from timebank.notifications import N_, Minutes, notify
 
 # English message ids of the kinds of flags, as the manager reads them.
 KIND_NAMES = {
@@ -111,8 +111,8 @@ async def send_weekly_digest(
             session,
             manager,
             kind="digest",
-            subject="Your weekly summary, {start} to {end}",
-            body=(
+            subject=N_("Your weekly summary, {start} to {end}"),
+            body=N_(
                 "New flags this week: {new_total}\n{kinds}\n\n"
                 "Flags cleared: {cleared} (by the review: {by_review}, by you: {by_manager})\n"
                 "Hours of help given this week: {hours}\n"

@@ -53,6 +53,11 @@ def _render(language: str, message: str, params: dict[str, object]) -> str:
     return i18n.gettext_for(language, message).format(**shown)
 
 
+def N_(message: str) -> str:
+    """Mark an English message id for the catalogues; ``notify`` translates it."""
+    return message
+
+
 def email_configured(settings: Settings) -> bool:
     return bool(settings.smtp_host)
 

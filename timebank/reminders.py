@@ -24,7 +24,7 @@ from timebank.models import (
     Offer,
     UTCDateTime,
 )
-from timebank.notifications import Minutes, notify
+from timebank.notifications import N_, Minutes, notify
 
 
 async def people_to_tell(session: AsyncSession, member: Member) -> list[Member]:
@@ -177,8 +177,8 @@ async def unconfirmed_exchanges(
                             session,
                             member,
                             kind="exchange_auto_confirmed",
-                            subject="Help confirmed automatically",
-                            body=(
+                            subject=N_("Help confirmed automatically"),
+                            body=N_(
                                 "{giver} helped {receiver} on {day} for {minutes}. Nobody "
                                 "confirmed or rejected it in time, so it has now been "
                                 "confirmed automatically. If it is wrong, please tell the "
@@ -206,8 +206,8 @@ async def unconfirmed_exchanges(
                 session,
                 member,
                 kind="exchange_reminder",
-                subject="Please confirm the help you received",
-                body=(
+                subject=N_("Please confirm the help you received"),
+                body=N_(
                     "{giver} logged help for {receiver} on {day}: {minutes}. Please confirm "
                     "it, or reject it if it is not right."
                 ),
@@ -277,6 +277,24 @@ async def unanswered_requests(
 # --- Expiry -----------------------------------------------------------------------------------
 
 
+EXPIRED = {
+    "request": (
+        N_("Your request for help has expired"),
+        N_(
+            "The request “{title}” of {owner} passed its date ({day}) and is now closed. "
+            "If help is still needed, please ask again."
+        ),
+    ),
+    "offer": (
+        N_("Your offer of help has expired"),
+        N_(
+            "The offer “{title}” of {owner} passed its date ({day}) and is now closed. "
+            "Thank you! You are welcome to offer it again."
+        ),
+    ),
+}
+
+
 async def expire_past(session: AsyncSession, *, today: date, email: bool) -> dict[str, int]:
     """Close offers and requests whose date has passed, and tell their owners."""
     requests = (
@@ -303,18 +321,8 @@ async def expire_past(session: AsyncSession, *, today: date, email: bool) -> dic
                     session,
                     member,
                     kind=f"{what}_expired",
-                    subject=(
-                        "Your request for help has expired"
-                        if what == "request"
-                        else "Your offer of help has expired"
-                    ),
-                    body=(
-                        "The request “{title}” of {owner} passed its date ({day}) and is now "
-                        "closed. If help is still needed, please ask again."
-                        if what == "request"
-                        else "The offer “{title}” of {owner} passed its date ({day}) and is "
-                        "now closed. Thank you! You are welcome to offer it again."
-                    ),
+                    subject=EXPIRED[what][0],
+                    body=EXPIRED[what][1],
                     params={"title": row.title, "owner": owner.name, "day": row.expires_on},
                     key=f"expired-{what}:{row.id}:{member.id}",
                     email=email,

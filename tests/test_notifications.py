@@ -1,0 +1,267 @@
+"""Notifications in the app and by email, against a real SMTP server started here."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlmodel import select
+
+from tests.conftest import World
+from timebank import exchanges, notifications, scheduler
+from timebank.config import Settings
+from timebank.db import transaction
+from timebank.errors import NotFound
+from timebank.models import Exchange, Member, Notification, utcnow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Inbox:
+    """An SMTP handler that keeps every message, or refuses them all ("try again later")."""
+
+    refuse: bool = False
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.refuse:
+            return "451 4.3.0 mailbox busy, try again later"
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[arg-type]
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+@dataclass
+class MailServer:
+    inbox: Inbox
+    port: int
+
+
+def _serve(inbox: Inbox) -> Iterator[MailServer]:
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield MailServer(inbox, port)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    yield from _serve(Inbox())
+
+
+@pytest.fixture
+def refusing_mail_server() -> Iterator[MailServer]:
+    yield from _serve(Inbox(refuse=True))
+
+
+def mail_settings(db_url: str, port: int | None) -> Settings:
+    return Settings(
+        database_url=db_url,
+        env="development",
+        secret_key="x" * 32,
+        run_scheduler=False,
+        smtp_host="127.0.0.1" if port else "",
+        smtp_port=port or 25,
+        smtp_from="netzwerk@example.org",
+    )
+
+
+async def pending_exchange(sessions, world: World, *, days_ago: float, receiver=None) -> Exchange:  # type: ignore[no-untyped-def]
+    receiver = receiver or world.senior
+    async with transaction(sessions) as s:
+        done = await exchanges.record_exchange(
+            s,
+            world.volunteer,
+            giver_id=world.volunteer.id,
+            receiver_id=receiver.id,
+            minutes=90,
+            performed_on=date.today() - timedelta(days=int(days_ago) + 1),
+            category="shopping",
+        )
+        done.exchange.created_at = utcnow() - timedelta(days=days_ago)
+        s.add(done.exchange)
+    return done.exchange
+
+
+async def set_language(sessions, member: Member, language: str) -> None:  # type: ignore[no-untyped-def]
+    async with transaction(sessions) as s:
+        row = await s.get(Member, member.id)
+        row.language = language  # type: ignore[union-attr]
+        s.add(row)
+
+
+async def all_notifications(sessions) -> list[Notification]:  # type: ignore[no-untyped-def]
+    async with transaction(sessions) as s:
+        return list((await s.exec(select(Notification).order_by(Notification.id))).all())  # type: ignore[arg-type]
+
+
+# --- In the app -----------------------------------------------------------------------------
+
+
+async def test_a_notification_speaks_the_members_language(sessions, world):
+    await set_language(sessions, world.volunteer, "en")
+    async with transaction(sessions) as s:
+        for member_id in (world.senior.id, world.volunteer.id):
+            member = await s.get(Member, member_id)
+            await notifications.notify(
+                s,
+                member,  # type: ignore[arg-type]
+                kind="exchange_reminder",
+                subject="Please confirm the help you received",
+                body="{giver} logged help for {receiver} on {day}: {minutes}. Please confirm "
+                "it, or reject it if it is not right.",
+                params={
+                    "giver": "Vera",
+                    "receiver": "Karl",
+                    "day": date(2026, 11, 20),
+                    "minutes": notifications.Minutes(90),
+                },
+            )
+    german, english = await all_notifications(sessions)
+    assert german.subject == "Bitte bestätigen Sie die erhaltene Hilfe"
+    assert "20. November 2026" in german.body and "1:30 Std." in german.body
+    assert english.subject == "Please confirm the help you received"
+    assert "November 20, 2026" in english.body and "1:30 h" in english.body
+
+
+async def test_a_key_makes_a_notification_once(sessions, world):
+    async with transaction(sessions) as s:
+        first = await notifications.notify(
+            s, world.senior, kind="x", subject="none", body="none", key="once"
+        )
+        second = await notifications.notify(
+            s, world.senior, kind="x", subject="none", body="none", key="once"
+        )
+    assert first is not None and second is None
+    assert len(await all_notifications(sessions)) == 1
+
+
+async def test_members_read_only_their_own_notifications(sessions, world):
+    async with transaction(sessions) as s:
+        note = await notifications.notify(s, world.senior, kind="x", subject="a", body="b")
+    async with transaction(sessions) as s:
+        assert await notifications.unread_count(s, world.senior) == 1
+        with pytest.raises(NotFound):
+            await notifications.mark_read(s, world.volunteer, note.id)  # type: ignore[union-attr,arg-type]
+    async with transaction(sessions) as s:
+        await notifications.mark_read(s, world.senior, note.id)  # type: ignore[union-attr,arg-type]
+    async with transaction(sessions) as s:
+        assert await notifications.unread_count(s, world.senior) == 0
+
+
+async def test_without_smtp_nothing_is_sent_and_members_without_email_get_no_email(
+    db_url, sessions, world
+):
+    async with transaction(sessions) as s:
+        with_email = await notifications.notify(s, world.senior, kind="x", subject="a", body="b")
+        without = await notifications.notify(s, world.client, kind="x", subject="a", body="b")
+    assert (with_email.email_status, without.email_status) == ("pending", "none")  # type: ignore[union-attr]
+    report = await notifications.deliver_pending(sessions, mail_settings(db_url, None))
+    assert report == notifications.DeliveryReport()
+
+
+# --- By email -------------------------------------------------------------------------------
+
+
+async def test_the_reminder_email_reaches_the_receiver(db_url, sessions, world, mail_server):
+    exchange = await pending_exchange(sessions, world, days_ago=4)
+    outcome = await scheduler.run_job(
+        sessions, mail_settings(db_url, mail_server.port), "unconfirmed", scheduled_for=utcnow()
+    )
+    assert outcome.counts["reminded"] == 1
+    [mail] = mail_server.inbox.messages
+    assert mail_server.inbox.recipients == [[world.senior.email]]
+    assert mail["Subject"] == "Bitte bestätigen Sie die erhaltene Hilfe"
+    assert mail["From"] == "netzwerk@example.org"
+    assert "Volker Vogel hat am" in mail.get_content()
+    [note] = await all_notifications(sessions)
+    assert (note.email_status, note.email_attempts, note.member_id) == ("sent", 1, world.senior.id)
+    # The same job again for the next day reminds nobody twice.
+    await scheduler.run_job(
+        sessions,
+        mail_settings(db_url, mail_server.port),
+        "unconfirmed",
+        scheduled_for=utcnow() + timedelta(days=1),
+    )
+    assert len(mail_server.inbox.messages) == 1
+    assert exchange.id is not None
+
+
+async def test_the_weekly_digest_reaches_the_manager(db_url, sessions, world, mail_server):
+    await set_language(sessions, world.manager, "en")
+    await scheduler.run_job(sessions, mail_settings(db_url, None), "review", scheduled_for=utcnow())
+    outcome = await scheduler.run_job(
+        sessions, mail_settings(db_url, mail_server.port), "digest", scheduled_for=utcnow()
+    )
+    assert outcome.counts["managers_told"] == 1
+    [mail] = mail_server.inbox.messages
+    assert mail_server.inbox.recipients == [[world.manager.email]]
+    assert mail["Subject"].startswith("Your weekly summary")
+    body = mail.get_content()
+    assert "New flags this week: 0" in body
+    assert "Open requests for help: 0" in body
+    assert "/manage/flags" in body
+
+
+async def test_a_refusing_mail_server_means_retries_and_a_recorded_error_not_a_crash(
+    db_url, sessions, world, refusing_mail_server
+):
+    await pending_exchange(sessions, world, days_ago=4)
+    settings = mail_settings(db_url, refusing_mail_server.port)
+    outcome = await scheduler.run_job(sessions, settings, "unconfirmed", scheduled_for=utcnow())
+    assert outcome.outcome == "ok"
+    [note] = await all_notifications(sessions)
+    assert (note.email_status, note.email_attempts) == ("retry", 1)
+    assert "451" in (note.email_last_error or "")
+    assert note.next_attempt_at is not None and note.next_attempt_at > utcnow()
+    # Not due yet: nothing is tried.
+    assert await notifications.deliver_pending(sessions, settings) == notifications.DeliveryReport()
+    later = utcnow()
+    for attempt in range(2, notifications.MAX_ATTEMPTS + 1):
+        later += timedelta(hours=1)
+        report = await notifications.deliver_pending(sessions, settings, now=later)
+        expected = "failed" if attempt == notifications.MAX_ATTEMPTS else "retry"
+        [note] = await all_notifications(sessions)
+        assert (note.email_status, note.email_attempts) == (expected, attempt)
+        assert report.sent == 0
+    assert note.email_last_error and "451" in note.email_last_error
+    # Kept in the app all along.
+    async with transaction(sessions) as s:
+        assert await notifications.unread_count(s, world.senior) == 1
+
+
+async def test_a_mail_server_that_comes_back_gets_the_message(db_url, sessions, world):
+    inbox = Inbox(refuse=True)
+    servers = _serve(inbox)
+    server = next(servers)
+    try:
+        settings = mail_settings(db_url, server.port)
+        async with transaction(sessions) as s:
+            await notifications.notify(s, world.senior, kind="x", subject="Hallo", body="Text")
+        first = await notifications.deliver_pending(sessions, settings)
+        inbox.refuse = False
+        second = await notifications.deliver_pending(
+            sessions, settings, now=utcnow() + timedelta(minutes=5)
+        )
+    finally:
+        next(servers, None)
+    assert (first.retrying, second.sent) == (1, 1)
+    [note] = await all_notifications(sessions)
+    assert (note.email_status, note.email_attempts, note.email_last_error) == ("sent", 2, None)
+    assert [m["Subject"] for m in inbox.messages] == ["Hallo"]
