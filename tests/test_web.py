@@ -1,0 +1,579 @@
+"""The member pages through the test client: forms, errors next to fields, CSRF, who may
+see what, languages, sign-in and sessions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.conftest import PASSWORD, World
+from timebank import board, exchanges, i18n, signin
+from timebank.app import create_app
+from timebank.config import Settings
+from timebank.db import transaction
+from timebank.models import Category, Exchange, HelpRequest, Member, WebSession
+
+Sessions = async_sessionmaker[AsyncSession]
+Client = AsyncTestClient[Litestar]
+SECRET = "a-test-secret-that-is-long-enough"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_app(db_url: str) -> Litestar:
+    return create_app(Settings(database_url=db_url, secret_key=SECRET, run_scheduler=False))
+
+
+@pytest.fixture
+async def client(db_url: str, world: World) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app=make_app(db_url)) as c:
+        yield c
+
+
+async def csrf(client: Client) -> str:
+    if "csrftoken" not in client.cookies:
+        await client.get("/login")
+    return client.cookies["csrftoken"]
+
+
+async def post(client: Client, url: str, data: dict[str, str] | None = None, **kw: object):  # type: ignore[no-untyped-def]
+    form = {**(data or {}), "_csrf_token": await csrf(client)}
+    return await client.post(url, data=form, follow_redirects=False, **kw)  # type: ignore[arg-type]
+
+
+async def sign_in(client: Client, email: str) -> None:
+    answer = await post(client, "/login", {"email": email, "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+
+
+def main_of(html: str) -> str:
+    """The page's own content, without the menu and settings around it."""
+    return html.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+
+
+async def exchanges_between(sessions: Sessions, giver: Member, receiver: Member) -> list[Exchange]:
+    async with transaction(sessions) as s:
+        rows = await s.exec(
+            select(Exchange).where(
+                Exchange.giver_id == giver.id, Exchange.receiver_id == receiver.id
+            )
+        )
+        return list(rows.all())
+
+
+# --- Signing in -------------------------------------------------------------------------------
+
+
+async def test_a_visitor_is_sent_to_sign_in_and_back(client: Client) -> None:
+    answer = await client.get("/members/1/statement", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/members/1/statement"
+    form = await client.get("/login?next=/statement")
+    assert 'name="next" value="/statement"' in form.text
+    answer = await post(
+        client,
+        "/login",
+        {"email": "volker@example.org", "password": PASSWORD, "next": "/statement"},
+    )
+    assert answer.headers["location"] == "/statement"
+
+
+async def test_sign_in_never_redirects_off_site(client: Client) -> None:
+    answer = await post(
+        client,
+        "/login",
+        {"email": "volker@example.org", "password": PASSWORD, "next": "//evil.example/x"},
+    )
+    assert answer.headers["location"] == "/home"
+
+
+async def test_the_session_cookie_is_httponly_lax_and_only_hashed_in_the_database(
+    client: Client, sessions: Sessions
+) -> None:
+    answer = await post(client, "/login", {"email": "volker@example.org", "password": PASSWORD})
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("tb_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    token = client.cookies["tb_session"]
+    async with transaction(sessions) as s:
+        hashes = (await s.exec(select(WebSession.token_hash))).all()
+    assert hashes == [signin.token_hash(token)]
+
+
+async def test_a_wrong_password_shows_the_form_again_with_the_email_kept(client: Client) -> None:
+    answer = await post(client, "/login", {"email": "volker@example.org", "password": "nope"})
+    assert answer.status_code == 400
+    page = main_of(answer.text)
+    assert 'value="volker@example.org"' in page
+    assert 'id="email-error"' in page
+    assert "nope" not in page
+    assert "tb_session" not in client.cookies
+
+
+async def test_too_many_wrong_passwords_are_refused_even_with_the_right_one(
+    client: Client,
+) -> None:
+    for _ in range(signin.MAX_FAILURES_PER_ACCOUNT):
+        answer = await post(client, "/login", {"email": "volker@example.org", "password": "no"})
+        assert answer.status_code == 400
+    answer = await post(client, "/login", {"email": "volker@example.org", "password": PASSWORD})
+    assert answer.status_code == 429
+    assert "Viertelstunde" in main_of(answer.text)
+    assert "tb_session" not in client.cookies
+
+
+async def test_signing_in_rotates_the_session(client: Client, sessions: Sessions) -> None:
+    await sign_in(client, "volker@example.org")
+    first = client.cookies["tb_session"]
+    await sign_in(client, "volker@example.org")
+    second = client.cookies["tb_session"]
+    assert first != second
+    async with transaction(sessions) as s:
+        assert await signin.member_for_session(s, first) is None
+        assert await signin.member_for_session(s, second) is not None
+
+
+async def test_the_session_survives_a_restart_of_the_app(db_url: str, client: Client) -> None:
+    await sign_in(client, "volker@example.org")
+    token = client.cookies["tb_session"]
+    async with AsyncTestClient(app=make_app(db_url), cookies={"tb_session": token}) as other:
+        answer = await other.get("/home", follow_redirects=False)
+    assert answer.status_code == 200
+    assert "Volker Vogel" in answer.text
+
+
+async def test_signing_out_ends_the_session(client: Client, sessions: Sessions) -> None:
+    await sign_in(client, "volker@example.org")
+    token = client.cookies["tb_session"]
+    answer = await post(client, "/logout")
+    assert answer.headers["location"] == "/login?done=signed_out"
+    async with transaction(sessions) as s:
+        assert await signin.member_for_session(s, token) is None
+    assert (await client.get("/home", follow_redirects=False)).status_code == 303
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    await sign_in(client, "volker@example.org")
+    data = {
+        "receiver_id": str(world.senior.id),
+        "performed_on": date.today().isoformat(),
+        "hours": "2",
+        "minutes": "0",
+        "category": "shopping",
+    }
+    answer = await client.post("/exchanges/new", data=data, follow_redirects=False)
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith("text/html")
+    wrong = await client.post(
+        "/exchanges/new", data={**data, "_csrf_token": "forged"}, follow_redirects=False
+    )
+    assert wrong.status_code == 403
+    assert await exchanges_between(sessions, world.volunteer, world.senior) == []
+
+
+async def test_the_api_needs_no_csrf_token_and_keeps_json_errors(client: Client) -> None:
+    answer = await client.post("/api/v1/exchanges", json={})
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "unauthorized"
+    missing = await client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+
+
+# --- Logging hours, confirming, the statement --------------------------------------------------
+
+
+async def test_logging_hours_then_the_senior_confirms_and_both_statements_show_it(
+    db_url: str, client: Client, world: World, sessions: Sessions
+) -> None:
+    await sign_in(client, "volker@example.org")
+    answer = await post(
+        client,
+        "/exchanges/new",
+        {
+            "receiver_number": str(world.senior.id),
+            "performed_on": date.today().isoformat(),
+            "hours": "2",
+            "minutes": "0",
+            "category": "shopping",
+            "note": "Großeinkauf",
+        },
+    )
+    assert answer.headers["location"] == "/home?done=logged"
+    [logged] = await exchanges_between(sessions, world.volunteer, world.senior)
+    assert (logged.minutes, logged.status, logged.assisted) == (120, "pending", False)
+
+    async with AsyncTestClient(app=make_app(db_url)) as senior:
+        await sign_in(senior, "sieglinde@example.org")
+        home = main_of((await senior.get("/home")).text)
+        assert "Volker Vogel hat Sieglinde Sommer 2:00 Std. geholfen" in home
+        answer = await post(senior, f"/exchanges/{logged.id}/confirm")
+        assert answer.headers["location"] == "/home?done=confirmed"
+        mine = main_of((await senior.get(f"/members/{world.senior.id}/statement")).text)
+        assert "Hilfe von Volker Vogel erhalten" in mine
+        assert "−2:00 Std." in mine
+
+    [confirmed] = await exchanges_between(sessions, world.volunteer, world.senior)
+    assert confirmed.status == "confirmed"
+    statement = main_of((await client.get("/statement")).text)
+    assert "Hilfe für Sieglinde Sommer" in statement
+    assert "+2:00 Std." in statement
+    home = main_of((await client.get("/home")).text)
+    assert "Sie haben 2:00 Std. gegeben und 0:00 Std. erhalten" in home
+
+
+async def test_form_errors_appear_next_to_the_field_with_the_values_kept(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    await sign_in(client, "volker@example.org")
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    answer = await post(
+        client,
+        "/exchanges/new",
+        {
+            "receiver_number": str(world.senior.id),
+            "performed_on": tomorrow,
+            "hours": "1",
+            "minutes": "30",
+            "category": "garden",
+            "note": "Hecke geschnitten",
+        },
+    )
+    assert answer.status_code == 400
+    page = main_of(answer.text)
+    field = re.search(r'<div class="field has-error">.*?</div>', page, re.S)
+    assert field is not None and 'name="performed_on"' in field.group(0)
+    assert "das Datum liegt in der Zukunft" in field.group(0)
+    assert 'aria-describedby="performed_on-error"' in field.group(0)
+    assert f'value="{tomorrow}"' in page
+    assert ">Hecke geschnitten</textarea>" in page
+    assert '<option value="garden" selected>' in page
+    assert '<option value="30" selected>' in page
+    assert await exchanges_between(sessions, world.volunteer, world.senior) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"hours": "zwei"}, "minutes"),
+        ({"hours": "0", "minutes": "0"}, "minutes"),
+        ({"receiver_number": ""}, "receiver_id"),
+        ({"category": ""}, "category"),
+        ({"performed_on": "31.02.2026"}, "performed_on"),
+    ],
+)
+async def test_bad_input_is_named_at_its_field(
+    client: Client, world: World, change: dict[str, str], field: str
+) -> None:
+    await sign_in(client, "volker@example.org")
+    data = {
+        "receiver_number": str(world.senior.id),
+        "performed_on": date.today().isoformat(),
+        "hours": "1",
+        "minutes": "0",
+        "category": "garden",
+    }
+    answer = await post(client, "/exchanges/new", {**data, **change})
+    assert answer.status_code == 400
+    assert f'id="{field}-error"' in main_of(answer.text)
+
+
+async def test_a_refused_booking_leaves_nothing_half_written(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    """A professional's entry books at once; when the receiver's limit refuses it, the
+    exchange row written before the booking must go too."""
+    await sign_in(client, "paula@example.org")
+    answer = await post(
+        client,
+        "/exchanges/assisted",
+        {
+            "receiver_id": str(world.client.id),
+            "giver_id": str(world.volunteer.id),
+            "performed_on": date.today().isoformat(),
+            "hours": "24",
+            "minutes": "0",
+            "category": "visits",
+        },
+    )
+    # 24 h is allowed for one exchange but beyond the 20 h a member may owe.
+    assert answer.status_code == 400
+    assert 'class="problem"' in main_of(answer.text)
+    assert await exchanges_between(sessions, world.volunteer, world.client) == []
+
+
+async def test_one_click_dispute(
+    db_url: str, client: Client, world: World, sessions: Sessions
+) -> None:
+    async with transaction(sessions) as s:
+        volunteer = await s.get(Member, world.volunteer.id)
+        result = await exchanges.record_exchange(
+            s,
+            volunteer,  # type: ignore[arg-type]
+            giver_id=world.volunteer.id,  # type: ignore[arg-type]
+            receiver_id=world.senior.id,  # type: ignore[arg-type]
+            minutes=60,
+            performed_on=date.today(),
+            category="visits",
+        )
+    await sign_in(client, "sieglinde@example.org")
+    answer = await post(client, f"/exchanges/{result.exchange.id}/reject")
+    assert answer.headers["location"] == "/home?done=disputed"
+    [rejected] = await exchanges_between(sessions, world.volunteer, world.senior)
+    assert rejected.status == "rejected"
+    assert rejected.reject_reason == "Widersprochen: So war es nicht"
+
+
+async def test_only_the_receiver_may_confirm(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    async with transaction(sessions) as s:
+        volunteer = await s.get(Member, world.volunteer.id)
+        result = await exchanges.record_exchange(
+            s,
+            volunteer,  # type: ignore[arg-type]
+            giver_id=world.volunteer.id,  # type: ignore[arg-type]
+            receiver_id=world.senior.id,  # type: ignore[arg-type]
+            minutes=60,
+            performed_on=date.today(),
+            category="visits",
+        )
+    await sign_in(client, "volker@example.org")
+    answer = await post(client, f"/exchanges/{result.exchange.id}/confirm")
+    assert answer.status_code == 403
+    [still] = await exchanges_between(sessions, world.volunteer, world.senior)
+    assert still.status == "pending"
+
+
+async def test_a_professional_enters_help_for_a_client_marked_on_behalf(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    await sign_in(client, "paula@example.org")
+    form = (await client.get("/exchanges/assisted")).text
+    assert "Karl Klient" in form
+    answer = await post(
+        client,
+        "/exchanges/assisted",
+        {
+            "receiver_id": str(world.client.id),
+            "giver_id": str(world.volunteer.id),
+            "performed_on": date.today().isoformat(),
+            "hours": "1",
+            "minutes": "45",
+            "category": "forms",
+        },
+    )
+    assert answer.headers["location"] == "/home?done=assisted"
+    [entry] = await exchanges_between(sessions, world.volunteer, world.client)
+    assert (entry.status, entry.assisted, entry.entered_by_id) == (
+        "confirmed",
+        True,
+        world.professional.id,
+    )
+    statement = main_of((await client.get(f"/members/{world.client.id}/statement")).text)
+    assert "eingetragen im Auftrag von Paula Profi" in statement
+    home = main_of((await client.get("/home")).text)
+    assert "Von Ihnen für Klienten eingetragen" in home
+
+
+async def test_a_volunteer_cannot_open_the_assisted_entry(client: Client) -> None:
+    await sign_in(client, "volker@example.org")
+    assert (await client.get("/exchanges/assisted")).status_code == 403
+
+
+async def test_a_donation_to_the_pool(client: Client, world: World, sessions: Sessions) -> None:
+    await sign_in(client, "sieglinde@example.org")
+    answer = await post(client, "/donate", {"hours": "1", "minutes": "0"})
+    assert answer.headers["location"] == "/home?done=donated"
+    statement = main_of((await client.get("/statement", follow_redirects=True)).text)
+    assert "Spende an den Gemeinschaftstopf" in statement
+    too_much = await post(client, "/donate", {"hours": "24", "minutes": "0"})
+    assert too_much.status_code == 400
+    assert 'class="problem"' in main_of(too_much.text)
+
+
+# --- Who may see what ---------------------------------------------------------------------------
+
+
+async def test_a_volunteer_gets_403_for_another_members_statement(
+    client: Client, world: World
+) -> None:
+    await sign_in(client, "volker@example.org")
+    assert (await client.get(f"/members/{world.volunteer.id}/statement")).status_code == 200
+    answer = await client.get(f"/members/{world.senior.id}/statement")
+    assert answer.status_code == 403
+    assert "Diese Seite dürfen Sie nicht sehen" in answer.text
+    assert "Sieglinde" not in main_of(answer.text)
+
+
+async def test_staff_see_statements_only_of_those_they_act_for(
+    client: Client, world: World
+) -> None:
+    await sign_in(client, "paula@example.org")
+    assert (await client.get(f"/members/{world.client.id}/statement")).status_code == 200
+    assert (await client.get(f"/members/{world.volunteer.id}/statement")).status_code == 403
+    await sign_in(client, "manager@example.org")
+    assert (await client.get(f"/members/{world.volunteer.id}/statement")).status_code == 200
+
+
+async def test_unknown_pages_get_a_friendly_404(client: Client) -> None:
+    answer = await client.get("/no/such/page")
+    assert answer.status_code == 404
+    assert "Diese Seite gibt es nicht" in answer.text
+    await sign_in(client, "volker@example.org")
+    assert (await client.get("/members/99999/statement")).status_code == 404
+    assert (await client.get("/requests/99999")).status_code == 404
+
+
+# --- Asking for help and answering ---------------------------------------------------------------
+
+
+async def test_a_senior_asks_for_help_and_a_fitting_volunteer_answers(
+    db_url: str, client: Client, world: World, sessions: Sessions
+) -> None:
+    async with transaction(sessions) as s:
+        shopping = await s.scalar(select(Category.id).where(Category.slug == "shopping"))
+    await sign_in(client, "sieglinde@example.org")
+    missing = await post(client, "/requests/new", {"title": "", "category_id": str(shopping)})
+    assert 'id="title-error"' in main_of(missing.text)
+    answer = await post(
+        client,
+        "/requests/new",
+        {
+            "member_id": str(world.senior.id),
+            "title": "Einkauf am Donnerstag",
+            "category_id": str(shopping),
+            "district_id": str(world.north.id),
+            "urgency": "high",
+            "contact": "0421 123456",
+        },
+    )
+    assert answer.status_code == 303
+    async with transaction(sessions) as s:
+        request = await s.scalar(select(HelpRequest))
+    assert request is not None and request.member_id == world.senior.id
+
+    async with AsyncTestClient(app=make_app(db_url)) as volunteer:
+        await sign_in(volunteer, "volker@example.org")
+        home = main_of((await volunteer.get("/home")).text)
+        assert "Einkauf am Donnerstag" in home
+        shown = main_of((await volunteer.get(f"/requests/{request.id}")).text)
+        assert "0421 123456" not in shown  # contact only for the helper who is coming
+        answer = await post(volunteer, f"/requests/{request.id}/respond", {"message": "Gern!"})
+        assert answer.headers["location"] == f"/requests/{request.id}?done=responded"
+        twice = await post(volunteer, f"/requests/{request.id}/respond")
+        assert twice.status_code == 400
+
+    page = main_of((await client.get(f"/requests/{request.id}")).text)
+    assert "Volker Vogel" in page and "Gern!" in page
+    answer = await post(
+        client, f"/requests/{request.id}/accept", {"helper_id": str(world.volunteer.id)}
+    )
+    assert answer.status_code == 303
+    home = main_of((await client.get("/home")).text)
+    assert "Volker Vogel kommt" in home
+
+
+async def test_a_volunteer_logs_hours_from_a_request(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    async with transaction(sessions) as s:
+        senior = await s.get(Member, world.senior.id)
+        category = await s.scalar(select(Category.id).where(Category.slug == "visits"))
+        request = await board.create_request(
+            s,
+            senior,  # type: ignore[arg-type]
+            member_id=world.senior.id,  # type: ignore[arg-type]
+            category_id=category,
+            title="Besuch",
+        )
+    await sign_in(client, "volker@example.org")
+    form = main_of((await client.get(f"/exchanges/new?request={request.id}")).text)
+    assert f'<option value="{world.senior.id}" selected>Sieglinde Sommer</option>' in form
+    assert '<option value="visits" selected>' in form
+    assert f'name="request_id" value="{request.id}"' in form
+
+
+# --- Languages ---------------------------------------------------------------------------------
+
+
+async def test_visitors_get_german_unless_their_browser_or_cookie_says_otherwise(
+    client: Client,
+) -> None:
+    german = await client.get("/login")
+    assert '<html lang="de"' in german.text and "Anmelden" in german.text
+    english = await client.get("/login", headers={"accept-language": "fr;q=0.9, en-GB;q=0.8"})
+    assert '<html lang="en"' in english.text and "<h1>Sign in</h1>" in english.text
+    await post(client, "/language", {"lang": "ar", "next": "/login"})
+    arabic = await client.get("/login", headers={"accept-language": "en"})
+    assert '<html lang="ar" dir="rtl"' in arabic.text
+
+
+async def test_a_members_language_is_remembered_on_the_member(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    await sign_in(client, "volker@example.org")
+    answer = await post(client, "/language", {"lang": "en", "next": "/home"})
+    assert answer.headers["location"] == "/home"
+    async with transaction(sessions) as s:
+        member = await s.get(Member, world.volunteer.id)
+        assert member is not None and member.language == "en"
+    client.cookies.delete("lang")
+    home = await client.get("/home", headers={"accept-language": "de"})
+    assert "<h1>Hello, Volker Vogel</h1>" in home.text
+    assert "0:00 h" in home.text
+
+
+async def test_error_pages_speak_the_members_language(client: Client, world: World) -> None:
+    await sign_in(client, "volker@example.org")
+    await post(client, "/language", {"lang": "en", "next": "/home"})
+    answer = await client.get(f"/members/{world.senior.id}/statement")
+    assert answer.status_code == 403
+    assert "You may not see this page" in answer.text
+
+
+async def test_the_larger_text_switch_is_remembered(client: Client) -> None:
+    answer = await post(client, "/text-size", {"size": "large", "next": "/login"})
+    assert answer.headers["location"] == "/login"
+    assert 'class="large-text"' in (await client.get("/login")).text
+    await post(client, "/text-size", {"size": "normal", "next": "/login"})
+    assert 'class="large-text"' not in (await client.get("/login")).text
+
+
+def test_every_text_of_the_pages_has_a_german_translation() -> None:
+    with (ROOT / "timebank/locale/de/LC_MESSAGES/messages.po").open("rb") as fp:
+        german = read_po(fp, locale="de")
+    untranslated = []
+    for _, _, message, _ in extract_from_dir(
+        str(ROOT / "templates"),
+        method_map=[("**.html", "jinja2")],
+        options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
+    ):
+        entry = german.get(message if isinstance(message, str) else message[0])
+        strings = (
+            [] if entry is None else [entry.string] if isinstance(message, str) else entry.string
+        )
+        if not strings or not all(strings):
+            untranslated.append(message)
+    assert untranslated == []
+
+
+def test_hours_are_written_the_way_each_language_writes_them() -> None:
+    assert i18n.hours_and_minutes(870, "de") == "14:30 Std."
+    assert i18n.hours_and_minutes(120, "en") == "2:00 h"
+    assert i18n.decimal_hours(150, "de") == "2,5 Std."
+    assert i18n.decimal_hours(150, "en") == "2.5 h"
