@@ -235,9 +235,9 @@ async def api(db_url: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClie
             await stop.wait()
 
     running = asyncio.create_task(lifespan())
-    await asyncio.wait(
-        [running, asyncio.create_task(started.wait())], return_when="FIRST_COMPLETED"
-    )
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait([running, ready], return_when=asyncio.FIRST_COMPLETED)
+    ready.cancel()
     if running.done():
         running.result()  # the app failed to start: raise why
     transport = httpx.ASGITransport(app=app)
