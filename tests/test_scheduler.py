@@ -21,7 +21,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import _admin, with_database
-from timebank import scheduler
+from timebank import ledger, scheduler
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
 from timebank.errors import Invalid
@@ -301,3 +301,56 @@ async def test_on_sqlite_the_one_process_leads(tmp_path, sqlite_template):
     finally:
         await jobs.stop()
     assert jobs.is_leader is False
+
+
+# --- The command line -------------------------------------------------------------------------
+
+
+async def _timebank(url: str, *args: str) -> tuple[int, str, str]:
+    env = {**os.environ, "TIMEBANK_DATABASE_URL": url, "TIMEBANK_ENV": "development"}
+    env.pop("TIMEBANK_SMTP_HOST", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "timebank",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_jobs_run_prints_what_it_found_and_jobs_list_shows_the_run(db_url, sessions, world):
+    async with transaction(sessions) as s:
+        # Karl Klient owes more than ten hours: the review must find him.
+        karl = await ledger.account_of_member(s, world.client.id)
+        paula = await ledger.account_of_member(s, world.professional.id)
+        await ledger.post_transfer(
+            s,
+            from_account_id=karl.id,  # type: ignore[arg-type]
+            to_account_id=paula.id,  # type: ignore[arg-type]
+            minutes=700,
+            kind="adjustment",
+            actor=world.manager,
+        )
+    code, out, err = await _timebank(db_url, "jobs", "run", "review")
+    assert code == 0, err
+    assert "opened 1" in out and "open_takes_without_giving 1" in out
+    code, out, _ = await _timebank(db_url, "jobs", "list")
+    assert code == 0
+    assert "review" in out and "30 2 * * *" in out and "ok opened 1" in out
+    assert out.count("never ran") == len(scheduler.JOBS) - 1
+    [run] = await runs(sessions)
+    assert run.trigger == "manual"
+
+
+async def test_jobs_run_of_an_unknown_job_is_one_clear_line(db_url):
+    code, _, err = await _timebank(db_url, "jobs", "run", "tidy-up")
+    assert code != 0
+    assert err.strip().splitlines() == [
+        "timebank: error: no job 'tidy-up'; the jobs are: "
+        "review, unconfirmed, unanswered, expiry, digest"
+    ]
