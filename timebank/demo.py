@@ -110,6 +110,7 @@ MINUTES = (30, 45, 60, 60, 60, 90, 90, 120, 120, 150)
 SAFE_MIN = -15 * 60
 SAFE_MAX = 90 * 60
 SENIOR_FLOOR = -9 * 60
+POOL_RESERVE = 8 * 60
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,8 @@ class Planner:
     balance: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     pool: int = 0
     plans: list[Plan] = field(default_factory=list)
+    last_seen: dict[int, date] = field(default_factory=dict)
+    recent: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # received
     donations: list[Donation] = field(default_factory=list)
 
     @property
@@ -377,7 +380,8 @@ class Planner:
         minutes = minutes or rng.choice(MINUTES)
         category = category or self.category_for(giver, receiver)
         if outcome is None and self.balance[receiver.id] - minutes < floor:
-            if receiver.member.role != "senior" or self.pool < minutes:
+            # The pool keeps a reserve for the clients who can never give back.
+            if receiver.member.role != "senior" or self.pool - minutes < POOL_RESERVE:
                 return  # nobody can pay for it: it does not happen
             outcome = "pool"
         if outcome == "pool" and self.pool < minutes:
@@ -400,6 +404,9 @@ class Planner:
         elif outcome == "pool":
             self.pool -= minutes
             self.balance[giver.id] += minutes
+        self.last_seen[giver.id] = self.last_seen[receiver.id] = day
+        if day >= self.today - timedelta(days=90):
+            self.recent[receiver.id] += minutes
         self.plans.append(
             Plan(
                 giver,
@@ -440,9 +447,13 @@ class Planner:
             ]
             giver = rng.choices(c.volunteers, weights)[0]
         if rng.random() < 0.75:
-            receiver = rng.choice([s for s in ordinary if s is not giver])
-            # Ordinary seniors stay clear of the review's "takes without giving" line:
-            # when they have received a lot, the pool pays (if it can).
+            # Ordinary seniors stay clear of the review's "takes without giving" lines:
+            # when they have received a lot, the pool pays (if it can), and lately
+            # nobody receives more than a few hours.
+            room = [s for s in ordinary if s is not giver and self.recent[s.id] < 4 * 60]
+            if not room:
+                return
+            receiver = rng.choice(room)
             self.help(giver, receiver, day, floor=SENIOR_FLOOR)
         else:
             receiver = rng.choice(
@@ -463,7 +474,7 @@ class Planner:
             for _ in range(rng.randint(3, 4)):
                 on(self.start + timedelta(days=7 * week + rng.randint(0, 6)), self.background)
         # Donations early in the year make the later pool payments possible.
-        on(self.start + timedelta(days=45), lambda d: self.donate(d, None, 600))
+        on(self.start + timedelta(days=45), lambda d: self.donate(d, None, 900))
         for k, giver in enumerate(c.big_givers):
             on(
                 self.start + timedelta(days=60 + 30 * k),
@@ -474,19 +485,26 @@ class Planner:
             on(day, self._pool_appeal)
         # Two clients who cannot give back: the community pool pays their help.
         for client in c.pool_clients:
-            for k in range(3):
-                day = self.start + timedelta(days=150 + 50 * k + rng.randint(0, 9))
+            for k in range(4):
+                day = self.start + timedelta(days=80 + 80 * k + rng.randint(0, 20))
                 on(day, partial(self._from_pool, client))
         # Members who only take: steady help in the last three months, never giving.
         for taker in c.takers:
             for k in range(7):
                 on(today - timedelta(days=85 - 12 * k), partial(self._for_taker, taker))
+        # The big givers keep giving, lately too.
+        for giver in c.big_givers:
+            for k in range(5):
+                on(today - timedelta(days=85 - 16 * k), partial(self._big_gift, giver))
         # The big givers receive a little now and then.
         for giver in c.big_givers:
             on(self.start + timedelta(days=rng.randint(20, 300)), partial(self._for, giver))
         # The inactive volunteer was busy until four months ago.
         for k in range(6):
             on(today - timedelta(days=300 - 30 * k), self._by_inactive)
+        # Everyone else has been active lately: only one member should look inactive.
+        for k, person in enumerate([*c.volunteers, *c.seniors]):
+            on(today - timedelta(days=84 - k % 70), partial(self._keep_in_touch, person))
         # An exchange nobody confirmed for three weeks.
         on(today - timedelta(days=21), self._stale)
         # One rejected entry, and a wrong one (600 minutes for 60) the manager reverses.
@@ -498,8 +516,39 @@ class Planner:
 
     def _pool_appeal(self, day: date) -> None:
         for v in self.helpers:
-            if self.balance[v.id] >= 6 * 60:
+            if self.balance[v.id] >= 4 * 60:
                 self.donate(day, v, 120)
+
+    def _keep_in_touch(self, person: Person, day: date) -> None:
+        c, rng = self.cast, self.rng
+        if person is c.inactive or person in c.takers or person in c.pool_clients:
+            return
+        if self.last_seen.get(person.id, self.start) >= self.today - timedelta(days=80):
+            return
+        if person.member.role == "volunteer":
+            room = [
+                s
+                for s in c.seniors
+                if s not in c.takers and s not in c.pool_clients
+                if self.balance[s.id] - 90 >= SENIOR_FLOOR
+            ]
+            self.help(person, rng_choice(rng, room or self.helpers), day, minutes=90)
+        elif self.balance[person.id] - 60 >= SENIOR_FLOOR:
+            self.help(rng_choice(rng, self.helpers), person, day, minutes=60)
+        else:
+            # A senior who has received a lot gives an afternoon of company in return.
+            self.help(person, rng_choice(rng, self.helpers), day, minutes=60, category="visits")
+
+    def _big_gift(self, giver: Person, day: date) -> None:
+        c = self.cast
+        room = [
+            p
+            for p in [*self.helpers, *c.seniors]
+            if p not in c.takers and p not in c.pool_clients and p.has_login
+            if self.recent[p.id] < 3 * 60 and self.balance[p.id] - 120 >= SENIOR_FLOOR
+        ]
+        if room:
+            self.help(giver, rng_choice(self.rng, room), day, minutes=120)
 
     def _from_pool(self, client: Person, day: date) -> None:
         self.help(rng_choice(self.rng, self.helpers), client, day, outcome="pool")
@@ -573,9 +622,12 @@ async def _book_history(session: AsyncSession, cast: Cast, rng: random.Random, t
 
 
 def _entered_by(cast: Cast, plan: Plan) -> Member:
+    """Who types the entry: the giver, or the staff of whoever has no login."""
     if plan.outcome == "assisted":
         org_id = plan.receiver.member.organization_id
         return cast.professionals[org_id][0].member  # type: ignore[index]
+    if not plan.giver.has_login:
+        return cast.professionals[plan.giver.member.organization_id][0].member  # type: ignore[index]
     return plan.giver.member
 
 
