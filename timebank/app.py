@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import api, filters, members
+from timebank import api, filters, flag_pages, members  # flag_pages: issue 4
 from timebank import manage as manager_pages  # manager pages and the help board (issue 3)
 from timebank import web as web_pages  # web pages (issue 3)
 from timebank.config import Settings, load_settings
@@ -205,6 +205,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             *api.ROUTES,
             *web_pages.ROUTES,
             *manager_pages.ROUTES,  # /manage (manager only) and /board
+            *flag_pages.ROUTES,  # /manage/flags and /manage/jobs (issue 4)
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         dependencies={

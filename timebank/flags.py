@@ -9,13 +9,13 @@ functions here are the manager's, one flag at a time, each checked by ``timebank
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access
+from timebank import access, ledger
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.models import FLAG_KINDS, ROLES, Flag, FlagEvent, Member, utcnow
 
@@ -225,3 +225,37 @@ async def own_balance_flag_kinds(session: AsyncSession, member: Member) -> list[
         )
     )
     return sorted(set(rows.all()))
+
+
+@dataclass(frozen=True)
+class MonthBalance:
+    month: date
+    balance_minutes: int
+
+
+async def balance_over_time(
+    session: AsyncSession, actor: Member, member_id: int, *, months: int = 12
+) -> list[MonthBalance]:
+    """The member's balance at the end of each of the last ``months`` months (oldest first),
+    read from the balance after each of their recent transfers."""
+    access.require_manage_flags(actor)
+    account = await ledger.account_of_member(session, member_id)
+    lines = await ledger.statement(session, account.id, limit=500)  # type: ignore[arg-type]
+    this_month = utcnow().date().replace(day=1)
+    starts = [this_month]
+    for _ in range(months - 1):
+        starts.append((starts[-1] - timedelta(days=1)).replace(day=1))
+    starts.reverse()
+    # Newest first: the first line at or before a month's end is its closing balance.
+    result = []
+    for start in starts:
+        end = (start + timedelta(days=32)).replace(day=1)
+        closing = next((line for line in lines if line.created_at.date() < end), None)
+        if closing is not None:
+            value = closing.balance_after
+        elif lines:  # before the oldest line we have: the balance before it
+            value = lines[-1].balance_after - lines[-1].minutes
+        else:
+            value = account.balance_minutes
+        result.append(MonthBalance(start, value))
+    return result

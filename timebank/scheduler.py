@@ -39,11 +39,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import digest, notifications, reminders, review
+from timebank import access, digest, notifications, reminders, review
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
-from timebank.errors import Invalid, NotFound
-from timebank.models import JobRun, NetworkSettings, utcnow
+from timebank.errors import Forbidden, Invalid, NotFound
+from timebank.models import JobRun, Member, NetworkSettings, utcnow
 
 log = logging.getLogger("timebank.scheduler")
 
@@ -464,3 +464,15 @@ class JobScheduler:
                 await lock.close(timeout=5)
             except Exception:
                 lock.terminate()
+
+
+async def recent_runs(
+    session: AsyncSession, actor: Member, *, job: str | None = None, limit: int = 100
+) -> list[JobRun]:
+    """The newest runs first (failed ones carry their error), for the manager."""
+    if not access.can_see_job_runs(actor):
+        raise Forbidden("only the network manager may see the job runs")
+    query = select(JobRun).order_by(JobRun.started_at.desc()).limit(max(1, min(limit, 500)))  # type: ignore[attr-defined]
+    if job is not None:
+        query = query.where(JobRun.job == job)
+    return list((await session.exec(query)).all())

@@ -1,0 +1,130 @@
+"""The manager's pages for flags and job runs (``/manage/flags``, ``/manage/jobs``).
+
+Handlers only: read the input, call ``timebank.flags`` / ``timebank.scheduler``, draw a
+template from ``templates/flags/``. Only the network manager gets in (the ``manager``
+dependency of ``timebank.manage``); conventions as in ``timebank.web``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router, get, post
+from litestar.di import Provide
+from litestar.response import Redirect, Template
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import flags, members, scheduler
+from timebank.digest import KIND_NAMES
+from timebank.errors import DomainError, Invalid
+from timebank.manage import provide_manager
+from timebank.models import FLAG_KINDS, ROLES, District, Member, Organization
+from timebank.web import _day as day
+from timebank.web import _whole as whole
+from timebank.web import form_errors, form_of, language_of, page, see_other
+
+Req = Request[Any, Any, Any]
+
+
+def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
+
+
+@get("/flags", include_in_schema=False)
+async def flag_list(request: Req, db: AsyncSession, manager: Member) -> Template:
+    q = request.query_params
+    try:
+        filters = flags.FlagFilter(
+            kind=_choice(q.get("kind"), FLAG_KINDS),
+            role=_choice(q.get("role"), ROLES),
+            district_id=whole(q.get("district"), "district"),
+            organization_id=whole(q.get("organization"), "organization"),
+        )
+    except Invalid:
+        filters = flags.FlagFilter()
+    rows = await flags.open_flags(db, manager, filters)
+    return page(
+        request,
+        "flags/list.html",
+        rows=rows,
+        filters=filters,
+        kinds=[(k, KIND_NAMES[k]) for k in FLAG_KINDS],
+        roles=ROLES,
+        districts=(await db.exec(select(District).order_by(District.name))).all(),
+        organizations=(await db.exec(select(Organization).order_by(Organization.name))).all(),
+        kind_names=KIND_NAMES,
+    )
+
+
+async def _member_page(
+    request: Req, db: AsyncSession, manager: Member, member_id: int, **extra: Any
+) -> Template:
+    person = await members.get_member(db, member_id)
+    return page(
+        request,
+        "flags/member.html",
+        status=extra.pop("status", 200),
+        person=person,
+        months=await flags.balance_over_time(db, manager, member_id),
+        history=await flags.member_history(db, manager, member_id),
+        kind_names=KIND_NAMES,
+        **extra,
+    )
+
+
+@get("/flags/members/{member_id:int}", include_in_schema=False)
+async def member_flags(request: Req, db: AsyncSession, manager: Member, member_id: int) -> Template:
+    return await _member_page(request, db, manager, member_id)
+
+
+@post("/flags/{flag_id:int}/{action:str}", include_in_schema=False)
+async def act_on_flag(
+    request: Req, db: AsyncSession, manager: Member, flag_id: int, action: str
+) -> Template | Redirect:
+    form = await form_of(request)
+    note = form.get("note")
+    member_id = whole(form.get("member"), "member", required=True)
+    try:
+        if action == "acknowledge":
+            await flags.acknowledge(db, manager, flag_id, note=note)
+        elif action == "note":
+            await flags.add_note(db, manager, flag_id, note=note or "")
+        elif action == "snooze":
+            until = day(form.get("until"), "until", required=True)
+            await flags.snooze(db, manager, flag_id, until=until, note=note)  # type: ignore[arg-type]
+        elif action == "resolve":
+            await flags.resolve(db, manager, flag_id, note=note or "")
+        else:
+            raise Invalid(f"unknown action {action!r}")
+    except DomainError as exc:
+        return await _member_page(
+            request,
+            db,
+            manager,
+            member_id,  # type: ignore[arg-type]
+            status=422,
+            errors=form_errors(exc, language_of(request)),
+            form={**form, "flag": str(flag_id), "action": action},
+        )
+    return see_other(f"/manage/flags/members/{member_id}?done={action}")
+
+
+@get("/jobs", include_in_schema=False)
+async def job_runs(request: Req, db: AsyncSession, manager: Member) -> Template:
+    job = _choice(request.query_params.get("job"), tuple(scheduler.JOBS))
+    return page(
+        request,
+        "flags/jobs.html",
+        runs=await scheduler.recent_runs(db, manager, job=job),
+        jobs=scheduler.JOBS,
+        job=job,
+    )
+
+
+FLAG_PAGES = Router(
+    path="/manage",
+    route_handlers=[flag_list, member_flags, act_on_flag, job_runs],
+    dependencies={"manager": Provide(provide_manager)},
+)
+ROUTES = [FLAG_PAGES]
