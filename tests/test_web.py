@@ -558,11 +558,12 @@ def test_every_text_of_the_pages_has_a_german_translation() -> None:
     with (ROOT / "timebank/locale/de/LC_MESSAGES/messages.po").open("rb") as fp:
         german = read_po(fp, locale="de")
     untranslated = []
-    for _, _, message, _ in extract_from_dir(
+    for found in extract_from_dir(
         str(ROOT / "templates"),
         method_map=[("**.html", "jinja2")],
         options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
     ):
+        message = found[2]
         entry = german.get(message if isinstance(message, str) else message[0])
         strings = (
             [] if entry is None else [entry.string] if isinstance(message, str) else entry.string

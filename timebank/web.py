@@ -18,7 +18,7 @@ How to add a page
   ``with context`` matters: filters and gettext read ``lang`` from it), are grouped by area
   (``templates/<area>/<page>.html``), partials are named ``_thing.html``, and text is
   translated with ``{{ _("English text") }}`` (then ``pybabel extract``, see
-  ``timebank/locale/README``).
+  ``timebank/locale/README.md``).
 * Forms: ``method="post"`` with ``{{ csrf_input }}`` inside; read them with
   ``await form_of(request)``; run the domain call inside ``async with db.begin_nested():``
   so a refusal rolls back its half; on ``DomainError`` show the form again with
