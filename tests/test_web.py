@@ -393,6 +393,9 @@ async def test_a_professional_enters_help_for_a_client_marked_on_behalf(
 async def test_a_volunteer_cannot_open_the_assisted_entry(client: Client) -> None:
     await sign_in(client, "volker@example.org")
     assert (await client.get("/exchanges/assisted")).status_code == 403
+    await sign_in(client, "manager@example.org")
+    answer = await client.get("/exchanges/assisted", follow_redirects=False)
+    assert answer.headers["location"] == "/manage/assisted"
 
 
 async def test_a_donation_to_the_pool(client: Client, world: World, sessions: Sessions) -> None:

@@ -41,7 +41,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import board, exchanges, i18n, members, overview, signin
+from timebank import access, board, exchanges, i18n, members, overview, signin
 from timebank.errors import DomainError, Forbidden, Invalid
 from timebank.models import LANGUAGES, STAFF_ROLES, URGENCIES, Member
 
@@ -395,7 +395,10 @@ async def _assisted_context(db: AsyncSession, member: Member) -> dict[str, Any]:
 @get("/exchanges/assisted", include_in_schema=False)
 async def assisted_form(
     request: Request[Any, Any, Any], db: AsyncSession, member: Member
-) -> Template:
+) -> Template | Redirect:
+    if access.is_manager(member):
+        # The manager acts for everyone: their form takes member numbers, not a client list.
+        return see_other("/manage/assisted")
     context = await _assisted_context(db, member)
     form = {"performed_on": date.today().isoformat(), "hours": "1", "minutes": "0"}
     return page(request, "exchanges/assisted.html", form=form, **context)
@@ -548,14 +551,16 @@ async def show_request(
     request: Request[Any, Any, Any], db: AsyncSession, member: Member, request_id: int
 ) -> Template:
     card = await board.get_request(db, member, request_id)
-    responses = []
-    own = card.request.member_id == member.id or member.is_staff
-    if own:
-        try:
-            responses = await board.responses_to(db, member, request_id)
-        except Forbidden:
-            own = False
-    return page(request, "requests/show.html", card=card, responses=responses, own=own)
+    requester = await members.get_member(db, card.request.member_id)
+    own = access.can_act_as(member, requester)
+    return page(
+        request,
+        "requests/show.html",
+        card=card,
+        own=own,
+        responses=await board.responses_to(db, member, request_id) if own else [],
+        show_contact=access.can_see_request_contact(member, card.request, requester),
+    )
 
 
 @post("/requests/{request_id:int}/respond", include_in_schema=False)
@@ -569,12 +574,18 @@ async def respond(
     except DomainError as exc:
         if isinstance(exc, Forbidden):
             raise
-        card = await board.get_request(db, member, request_id)
         errors = form_errors(exc, language_of(request))
         return page(
-            request, "requests/show.html", status=400, card=card, responses=[], own=False,
-            form=form, errors=errors,
-        )  # fmt: skip
+            request,
+            "requests/show.html",
+            status=400,
+            card=await board.get_request(db, member, request_id),
+            own=False,
+            responses=[],
+            show_contact=False,
+            form=form,
+            errors=errors,
+        )
     return see_other(f"/requests/{request_id}?done=responded")
 
 
