@@ -15,13 +15,13 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, ledger
+from timebank import access, ledger, review
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.models import FLAG_KINDS, ROLES, Flag, FlagEvent, Member, utcnow
 
 MAX_NOTE = 2000
 # Flags about the member's own giving and receiving, which they may see a friendly note about.
-BALANCE_KINDS = ("takes_without_giving", "gives_without_taking", "near_limit", "inactive")
+BALANCE_KINDS = review.BALANCE_KINDS
 
 
 def _note(value: str | None, *, required: bool) -> str | None:
