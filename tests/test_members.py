@@ -130,7 +130,18 @@ async def test_passwords_are_stored_as_argon2_hashes_and_verified(sessions, worl
 
 
 async def test_two_members_with_one_password_get_different_hashes(sessions, world):
-    assert world.volunteer.password_hash != world.senior.password_hash
+    first, second = [
+        await add(
+            sessions,
+            NewMember(
+                name=n, role="volunteer", email=f"{n}@example.org", password="dasselbe Passwort"
+            ),
+        )
+        for n in ("erste", "zweite")
+    ]
+    assert first.password_hash != second.password_hash
+    assert members.password_matches(first, "dasselbe Passwort")
+    assert members.password_matches(second, "dasselbe Passwort")
 
 
 async def test_a_member_without_a_password_cannot_log_in(sessions, world):
