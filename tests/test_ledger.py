@@ -367,17 +367,15 @@ async def test_a_key_reused_for_a_different_transfer_is_refused(sessions, world)
 
 
 async def test_simultaneous_retries_with_one_key_book_once(sessions, world):
-    async def attempt() -> int | None:
-        try:
-            t = await pay(
-                sessions, world, world.senior.id, world.volunteer.id, 45, idempotency_key="same"
-            )
-            return t.id
-        except IntegrityError:
-            return None
-
-    ids = await asyncio.gather(*[attempt() for _ in range(6)])
-    assert len({i for i in ids if i is not None}) == 1
+    """Both accounts are locked before the key is looked up, so every retry that waited
+    for the lock finds the first booking and returns it: no error, no second booking."""
+    transfers = await asyncio.gather(
+        *[
+            pay(sessions, world, world.senior.id, world.volunteer.id, 45, idempotency_key="same")
+            for _ in range(6)
+        ]
+    )
+    assert len({t.id for t in transfers}) == 1
     assert await balance(sessions, world.volunteer.id) == 45
 
 

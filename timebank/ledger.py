@@ -259,7 +259,12 @@ async def reversal_of(session: AsyncSession, transfer_id: int) -> Transfer | Non
 
 
 async def reverse_transfer(
-    session: AsyncSession, transfer_id: int, *, actor: Member, reason: str
+    session: AsyncSession,
+    transfer_id: int,
+    *,
+    actor: Member,
+    reason: str,
+    at: datetime | None = None,
 ) -> Transfer:
     """Undo a transfer with a new one the other way. Managers only; a reason is required."""
     access.require_manager(actor)
@@ -291,6 +296,7 @@ async def reverse_transfer(
         reason=reason_text,
         exchange_id=original.exchange_id,
         reverses_id=original.id,
+        at=at,
     )
 
 
