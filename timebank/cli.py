@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from alembic.util.exc import CommandError
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,9 +41,23 @@ class Fail(click.ClickException):
 
 def settings_or_fail(env: str | None = None) -> Settings:
     try:
-        return load_settings(env=env)
+        settings = load_settings(env=env)
     except ConfigError as exc:
         raise Fail(str(exc)) from None
+    _check_sqlite_folder(settings.database_url)
+    return settings
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """SQLite creates its file but not the folder: say so before the driver fails deep down."""
+    if not url.startswith("sqlite"):
+        return
+    database = make_url(url).database
+    if database and database != ":memory:" and not Path(database).parent.is_dir():
+        raise Fail(
+            f"cannot use the database: the folder {Path(database).parent} does not exist "
+            "(check TIMEBANK_DATABASE_URL)"
+        )
 
 
 def tool_settings() -> Settings:
