@@ -21,11 +21,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import _admin, with_database
+from tests.test_review import open_flags, run, set_balance
 from timebank import ledger, scheduler
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
-from timebank.errors import Invalid
-from timebank.models import Flag, JobRun, NetworkSettings
+from timebank.errors import Forbidden, Invalid
+from timebank.models import Flag, JobRun, NetworkSettings, ReviewPolicy
 
 Sessions = async_sessionmaker[AsyncSession]
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -354,3 +355,75 @@ async def test_jobs_run_of_an_unknown_job_is_one_clear_line(db_url):
         "timebank: error: no job 'tidy-up'; the jobs are: "
         "review, unconfirmed, unanswered, expiry, digest"
     ]
+
+
+# --- The manager's settings ------------------------------------------------------------------
+
+
+async def _current_form(sessions, world) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    async with transaction(sessions) as s:
+        return (await scheduler.settings_view(s, world.manager)).form()
+
+
+async def _save_settings(sessions, actor, form: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    async with transaction(sessions) as s:
+        await scheduler.update_settings(s, actor, scheduler.settings_change_from_form(form))
+
+
+async def test_the_next_review_uses_a_threshold_the_manager_changed(sessions, world):
+    await set_balance(sessions, world, world.volunteer, -301)
+    await run(sessions)
+    assert "takes_without_giving" not in await open_flags(sessions, world.volunteer)
+    form = await _current_form(sessions, world)
+    assert form["takes_balance_below"] == "-10"
+    await _save_settings(sessions, world.manager, {**form, "takes_balance_below": "-5"})
+    async with transaction(sessions) as s:
+        assert (await s.get(NetworkSettings, 1)).takes_balance_below == -300  # type: ignore[union-attr]
+    await run(sessions)
+    assert "takes_without_giving" in await open_flags(sessions, world.volunteer)
+
+
+async def test_a_role_taken_out_of_the_review_is_not_flagged(sessions, world):
+    await set_balance(sessions, world, world.volunteer, -700)
+    form = await _current_form(sessions, world)
+    assert form["reviewed_volunteer"] == "1"
+    await _save_settings(sessions, world.manager, {**form, "reviewed_volunteer": ""})
+    await run(sessions)
+    assert "takes_without_giving" not in await open_flags(sessions, world.volunteer)
+    async with transaction(sessions) as s:
+        assert not (await s.get(ReviewPolicy, "volunteer")).reviewed  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("review_cron", "61 2 * * *"),
+        ("digest_cron", "every monday"),
+        ("takes_ratio", "0"),
+        ("gives_balance_above", "5000"),
+        ("inactive_days", "ninety"),
+        ("unconfirmed_after_days", "2"),  # not after the reminder (3 days)
+        ("unconfirmed_action", "delete"),
+    ],
+)
+async def test_bad_settings_are_refused_by_field_and_nothing_is_saved(
+    sessions, world, field, value
+):
+    form = await _current_form(sessions, world)
+    # A valid change alongside the bad one must not be saved either.
+    bad = {**form, "takes_balance_below": "-2", field: value}
+    with pytest.raises(Invalid) as refused:
+        await _save_settings(sessions, world.manager, bad)
+    assert refused.value.field == field
+    assert await _current_form(sessions, world) == form
+
+
+async def test_only_the_manager_changes_the_settings(sessions, world):
+    form = await _current_form(sessions, world)
+    for actor in (world.volunteer, world.professional):
+        with pytest.raises(Forbidden):
+            await _save_settings(sessions, actor, {**form, "takes_balance_below": "-2"})
+        async with transaction(sessions) as s:
+            with pytest.raises(Forbidden):
+                await scheduler.settings_view(s, actor)
+    assert await _current_form(sessions, world) == form

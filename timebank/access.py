@@ -165,3 +165,9 @@ def require_manage_flags(actor: Member) -> None:
 
 def can_see_job_runs(actor: Member) -> bool:
     return is_manager(actor)
+
+
+def require_edit_network_settings(actor: Member) -> None:
+    """Review thresholds, per-role policy and job schedules: the network manager only."""
+    if not is_manager(actor):
+        raise Forbidden("only the network manager may change the network settings")

@@ -43,7 +43,15 @@ from timebank import access, digest, notifications, reminders, review
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
 from timebank.errors import Forbidden, Invalid, NotFound
-from timebank.models import JobRun, Member, NetworkSettings, utcnow
+from timebank.models import (
+    ROLES,
+    UNCONFIRMED_ACTIONS,
+    JobRun,
+    Member,
+    NetworkSettings,
+    ReviewPolicy,
+    utcnow,
+)
 
 log = logging.getLogger("timebank.scheduler")
 
@@ -476,3 +484,150 @@ async def recent_runs(
     if job is not None:
         query = query.where(JobRun.job == job)
     return list((await session.exec(query)).all())
+
+
+# --- The manager's settings page ------------------------------------------------------------
+
+# Form field → (lowest, highest), in the unit the manager enters. Fields in ``HOUR_FIELDS``
+# are entered in whole hours and stored in minutes.
+SETTING_RANGES: dict[str, tuple[int, int]] = {
+    "takes_balance_below": (-1000, 0),
+    "takes_ratio": (1, 100),
+    "takes_min_received": (0, 1000),
+    "gives_balance_above": (0, 1000),
+    "gives_ratio": (1, 100),
+    "gives_min_given": (0, 1000),
+    "near_limit_percent": (0, 50),
+    "review_window_days": (7, 730),
+    "inactive_days": (7, 730),
+    "remind_after_days": (1, 60),
+    "unconfirmed_after_days": (1, 365),
+    "unanswered_after_days": (1, 60),
+}
+HOUR_FIELDS = (
+    "takes_balance_below",
+    "takes_min_received",
+    "gives_balance_above",
+    "gives_min_given",
+)
+CRON_FIELDS = tuple(job.cron_setting for job in JOBS.values())
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    reviewed: bool
+    pool_help_counts: bool
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """Everything the settings page edits; numbers in the form's units (hours, days, …)."""
+
+    numbers: dict[str, int]
+    crons: dict[str, str]
+    unconfirmed_action: str
+    policies: dict[str, PolicyChoice] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    network: NetworkSettings
+    policies: list[ReviewPolicy]
+
+    def form(self) -> dict[str, str]:
+        """The current values as the page's form shows them."""
+        values = {
+            name: str(getattr(self.network, name) // (60 if name in HOUR_FIELDS else 1))
+            for name in SETTING_RANGES
+        }
+        values.update({name: getattr(self.network, name) for name in CRON_FIELDS})
+        values["unconfirmed_action"] = self.network.unconfirmed_action
+        for policy in self.policies:
+            values[f"reviewed_{policy.role}"] = "1" if policy.reviewed else ""
+            values[f"pool_help_counts_{policy.role}"] = "1" if policy.pool_help_counts else ""
+        return values
+
+
+async def settings_view(session: AsyncSession, actor: Member) -> SettingsView:
+    access.require_edit_network_settings(actor)
+    policies = (await session.exec(select(ReviewPolicy).order_by(ReviewPolicy.role))).all()
+    return SettingsView(await review.network_settings(session), list(policies))
+
+
+def settings_change_from_form(form: dict[str, str]) -> SettingsChange:
+    """Read the page's fields; a field that is not a whole number is refused by name."""
+    numbers: dict[str, int] = {}
+    for name in SETTING_RANGES:
+        value = (form.get(name) or "").strip()
+        if not value:
+            raise Invalid("please fill in this field", field=name)
+        try:
+            numbers[name] = int(value.replace("−", "-"))
+        except ValueError:
+            raise Invalid("please enter a whole number", field=name) from None
+    policies = {
+        role: PolicyChoice(
+            reviewed=form.get(f"reviewed_{role}") == "1",
+            pool_help_counts=form.get(f"pool_help_counts_{role}") == "1",
+        )
+        for role in ROLES
+    }
+    return SettingsChange(
+        numbers=numbers,
+        crons={name: (form.get(name) or "").strip() for name in CRON_FIELDS},
+        unconfirmed_action=form.get("unconfirmed_action") or "",
+        policies=policies,
+    )
+
+
+def _check_settings(change: SettingsChange, timezone: str) -> None:
+    for name, (low, high) in SETTING_RANGES.items():
+        value = change.numbers.get(name)
+        if value is None:
+            raise Invalid("please fill in this field", field=name)
+        if not low <= value <= high:
+            raise Invalid("this number is outside the range shown", field=name)
+    if change.numbers["unconfirmed_after_days"] <= change.numbers["remind_after_days"]:
+        raise Invalid(
+            "the deadline must come after the reminder (more days)", field="unconfirmed_after_days"
+        )
+    for name in CRON_FIELDS:
+        try:
+            cron_trigger(change.crons.get(name, ""), timezone)
+        except Invalid:
+            raise Invalid(
+                "not a schedule we can read: five fields, minute hour day month weekday, "
+                "for example 30 2 * * *",
+                field=name,
+            ) from None
+    if change.unconfirmed_action not in UNCONFIRMED_ACTIONS:
+        raise Invalid("please choose one", field="unconfirmed_action")
+    unknown = set(change.policies) - set(ROLES)
+    if unknown:
+        raise Invalid(f"no role {sorted(unknown)[0]!r}", field="policies")
+
+
+async def update_settings(
+    session: AsyncSession, actor: Member, change: SettingsChange
+) -> NetworkSettings:
+    """Check everything, then save all of it (or nothing). The scheduler picks up new
+    schedules within ``SETTINGS_REFRESH``; the next review uses the new thresholds."""
+    access.require_edit_network_settings(actor)
+    network = await session.get(NetworkSettings, 1)
+    if network is None:
+        network = NetworkSettings()
+    _check_settings(change, network.timezone)
+    for name, value in change.numbers.items():
+        setattr(network, name, value * 60 if name in HOUR_FIELDS else value)
+    for name, expression in change.crons.items():
+        setattr(network, name, " ".join(expression.split()))
+    network.unconfirmed_action = change.unconfirmed_action
+    network.updated_at = utcnow()
+    session.add(network)
+    for role, choice in change.policies.items():
+        policy = await session.get(ReviewPolicy, role) or ReviewPolicy(role=role)
+        policy.reviewed = choice.reviewed
+        policy.pool_help_counts = choice.pool_help_counts
+        session.add(policy)
+    await session.flush()
+    return network
