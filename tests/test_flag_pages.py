@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
 
-from tests.test_manage import SECRET, client, main_of, manager, post, sign_in  # noqa: F401
+from tests.test_manage import (  # noqa: F401
+    SECRET,
+    client,
+    error_of,
+    main_of,
+    manager,
+    post,
+    sign_in,
+)
 from timebank import ledger, scheduler
 from timebank.config import Settings
 from timebank.db import transaction
-from timebank.models import Flag, FlagEvent, utcnow
+from timebank.models import Flag, FlagEvent, NetworkSettings, utcnow
 
 
 async def karl_owes(sessions, world) -> None:  # type: ignore[no-untyped-def]
@@ -93,3 +102,92 @@ async def test_job_runs_show_their_errors(client, world, sessions, monkeypatch):
     await manager(client)
     page = main_of((await client.get("/manage/jobs")).text)
     assert "digest" in page and "failed" in page and "mail server melted" in page
+
+
+# --- The settings page ------------------------------------------------------------------------
+
+
+async def _settings_form(browser) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The settings form as the page fills it in (text fields, checked boxes and radios)."""
+    html = (await browser.get("/manage/flags/settings")).text
+    form: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name is None or name.group(1) == "_csrf_token":
+            continue
+        if ('type="checkbox"' in tag or 'type="radio"' in tag) and " checked" not in tag:
+            continue
+        form[name.group(1)] = value.group(1) if value else ""
+    return form
+
+
+async def test_the_flag_list_links_to_the_settings(client, world):  # noqa: F811
+    await manager(client)
+    page = main_of((await client.get("/manage/flags")).text)
+    assert 'href="/manage/flags/settings"' in page
+
+
+async def test_a_threshold_changed_on_the_page_is_used_by_the_next_review(
+    client,  # noqa: F811
+    world,
+    sessions,
+):
+    await manager(client)
+    form = await _settings_form(client)
+    assert form["takes_balance_below"] == "-10" and form["review_cron"] == "30 2 * * *"
+    assert form["unconfirmed_action"] == "flag" and form["reviewed_volunteer"] == "1"
+    # Karl owes 700 minutes: over the default -10 h, so flagged; at -15 h he is not.
+    answer = await post(client, "/manage/flags/settings", {**form, "takes_balance_below": "-15"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/manage/flags/settings?done=saved"
+    await karl_owes(sessions, world)
+    async with transaction(sessions) as s:
+        assert (await s.get(NetworkSettings, 1)).takes_balance_below == -900  # type: ignore[union-attr]
+        assert (await s.scalar(select(Flag).where(Flag.member_id == world.client.id))) is None
+    answer = await post(client, "/manage/flags/settings", {**form, "takes_balance_below": "-11"})
+    assert answer.status_code == 303
+    settings = Settings(database_url="unused", secret_key=SECRET, run_scheduler=False)
+    await scheduler.run_job(sessions, settings, "review", scheduled_for=utcnow())
+    page = main_of((await client.get("/manage/flags")).text)
+    assert "Karl Klient" in page and "takes without giving" in page
+    assert (await _settings_form(client))["takes_balance_below"] == "-11"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("review_cron", "30 25 * * *", "not a schedule we can read"),
+        ("near_limit_percent", "80", "outside the range shown"),
+        ("inactive_days", "viele", "please enter a whole number"),
+    ],
+)
+async def test_a_bad_setting_is_shown_next_to_its_field_and_nothing_is_saved(
+    client,  # noqa: F811
+    world,
+    sessions,
+    field,
+    value,
+    message,
+):
+    await manager(client)
+    form = await _settings_form(client)
+    sent = {**form, "gives_ratio": "7", field: value}
+    answer = await post(client, "/manage/flags/settings", sent)
+    assert answer.status_code == 400
+    assert message in error_of(answer.text, field)
+    assert f'value="{value}"' in answer.text and 'value="7"' in answer.text  # kept as entered
+    async with transaction(sessions) as s:
+        stored = await s.get(NetworkSettings, 1)
+    assert (stored.gives_ratio, stored.review_cron) == (4, "30 2 * * *")  # type: ignore[union-attr]
+    assert await _settings_form(client) == form
+
+
+@pytest.mark.parametrize("email", ["vera@example.org", "paula@example.org"])
+async def test_only_the_manager_sees_and_changes_the_settings(client, world, sessions, email):  # noqa: F811
+    await sign_in(client, email)
+    assert (await client.get("/manage/flags/settings")).status_code == 403
+    answer = await post(client, "/manage/flags/settings", {"takes_balance_below": "-1"})
+    assert answer.status_code == 403
+    async with transaction(sessions) as s:
+        assert (await s.get(NetworkSettings, 1)).takes_balance_below == -600  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ from timebank import board, exchanges, i18n, signin
 from timebank.app import create_app
 from timebank.config import Settings
 from timebank.db import transaction
-from timebank.models import Category, Exchange, HelpRequest, Member, WebSession
+from timebank.models import Category, Exchange, Flag, HelpRequest, Member, WebSession
 
 Sessions = async_sessionmaker[AsyncSession]
 Client = AsyncTestClient[Litestar]
@@ -581,3 +581,39 @@ def test_hours_are_written_the_way_each_language_writes_them() -> None:
     assert i18n.hours_and_minutes(120, "en") == "2:00 h"
     assert i18n.decimal_hours(150, "de") == "2,5 Std."
     assert i18n.decimal_hours(150, "en") == "2.5 h"
+
+
+# --- The friendly note about one's own balance ------------------------------------------------
+
+GIVES_NOTE_DE = "Danke für alles, was Sie geben"
+
+
+async def open_flag(sessions: Sessions, member: Member, kind: str, status: str = "open") -> None:
+    async with transaction(sessions) as s:
+        s.add(Flag(member_id=member.id, kind=kind, status=status, rule="balance"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("email", "who"), [("volker@example.org", "volunteer"), ("sieglinde@example.org", "senior")]
+)
+async def test_a_member_who_gives_a_lot_gets_a_friendly_note_at_home(
+    client: Client, sessions: Sessions, world: World, email: str, who: str
+) -> None:
+    await open_flag(sessions, getattr(world, who), "gives_without_taking")
+    await sign_in(client, email)
+    page = main_of((await client.get("/home")).text)
+    # German by default, an invitation rather than a reproach, with the way to the pool.
+    assert GIVES_NOTE_DE in page
+    assert i18n.gettext_for("de", "Donate hours to the pool") in page and 'href="/donate"' in page
+    assert "Thank you for all you give" not in page
+
+
+async def test_no_note_without_an_open_flag_of_ones_own(
+    client: Client, sessions: Sessions, world: World
+) -> None:
+    await open_flag(sessions, world.volunteer2, "gives_without_taking")  # someone else's
+    await open_flag(sessions, world.volunteer, "gives_without_taking", status="resolved")
+    await open_flag(sessions, world.volunteer, "takes_without_giving")  # never shown as a note
+    await sign_in(client, "volker@example.org")
+    page = main_of((await client.get("/home")).text)
+    assert "friendly-note" not in page and GIVES_NOTE_DE not in page

@@ -122,9 +122,39 @@ async def job_runs(request: Req, db: AsyncSession, manager: Member) -> Template:
     )
 
 
+def _settings_choices() -> dict[str, Any]:
+    return {"roles": ROLES, "ranges": scheduler.SETTING_RANGES}
+
+
+@get("/flags/settings", include_in_schema=False)
+async def settings_form(request: Req, db: AsyncSession, manager: Member) -> Template:
+    view = await scheduler.settings_view(db, manager)
+    return page(request, "flags/settings.html", form=view.form(), **_settings_choices())
+
+
+@post("/flags/settings", include_in_schema=False)
+async def save_settings(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            change = scheduler.settings_change_from_form(form)
+            await scheduler.update_settings(db, manager, change)
+    except DomainError as exc:
+        errors = form_errors(exc, language_of(request))
+        return page(
+            request,
+            "flags/settings.html",
+            status=400,
+            form=form,
+            errors=errors,
+            **_settings_choices(),
+        )
+    return see_other("/manage/flags/settings?done=saved")
+
+
 FLAG_PAGES = Router(
     path="/manage",
-    route_handlers=[flag_list, member_flags, act_on_flag, job_runs],
+    route_handlers=[flag_list, member_flags, act_on_flag, job_runs, settings_form, save_settings],
     dependencies={"manager": Provide(provide_manager)},
 )
 ROUTES = [FLAG_PAGES]

@@ -41,7 +41,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, board, exchanges, i18n, members, overview, signin
+from timebank import access, board, exchanges, flags, i18n, members, overview, signin
 from timebank.errors import DomainError, Forbidden, Invalid
 from timebank.models import LANGUAGES, STAFF_ROLES, URGENCIES, Member
 
@@ -302,6 +302,7 @@ async def home(request: Request[Any, Any, Any], db: AsyncSession, member: Member
         "balance": await overview.balance(db, member, member),
         "to_decide": await overview.to_decide(db, member, member),
         "waiting": await overview.waiting_for_others(db, member, member),
+        "balance_note_kinds": await flags.own_balance_flag_kinds(db, member),
     }
     if member.role == "senior":
         context["my_requests"] = [
