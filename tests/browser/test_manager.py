@@ -184,3 +184,16 @@ def test_a_volunteer_gets_the_forbidden_page_on_manager_pages(browser, server, n
     assert answer.status == 403
     visit(page, "manage-forbidden")
     assert page.goto("/board").status == 200
+
+
+def test_the_settings_page_passes_axe_and_shows_an_error_next_to_its_field(manager_page):
+    page = manager_page
+    page.goto("/manage/flags/settings")
+    assert page.locator("h1").count() == 1
+    visit(page, "manage-flag-settings")
+    page.locator("#f-review_cron").fill("30 25 * * *")
+    page.locator("form.form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#review_cron-error").is_visible()
+    assert page.locator("#f-review_cron").input_value() == "30 25 * * *"
+    visit(page, "manage-flag-settings-error")
