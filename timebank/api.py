@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Router, get, patch, post
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, exchanges, ledger, members
@@ -60,7 +61,7 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
 # --- Shaping output ------------------------------------------------------------------------
 
 
-async def _member_out(db: AsyncSession, member: Member) -> MemberOut:
+async def _member_out(db: NamedDependency[AsyncSession], member: Member) -> MemberOut:
     account = await ledger.account_of_member(db, member.id)  # type: ignore[arg-type]
     return MemberOut.model_validate(member, update={"account_id": account.id})
 
@@ -80,7 +81,9 @@ def _account_out(view: members.AccountView) -> AccountOut:
     )
 
 
-async def _exchange_out(db: AsyncSession, result: exchanges.ExchangeResult) -> ExchangeOut:
+async def _exchange_out(
+    db: NamedDependency[AsyncSession], result: exchanges.ExchangeResult
+) -> ExchangeOut:
     e = result.exchange
     return ExchangeOut.model_validate(
         e,
@@ -95,7 +98,7 @@ async def _exchange_out(db: AsyncSession, result: exchanges.ExchangeResult) -> E
 
 
 @get("/me", summary="The calling member and their balance", responses=_errors())
-async def me(db: AsyncSession, actor: Member) -> MeOut:
+async def me(db: NamedDependency[AsyncSession], actor: NamedDependency[Member]) -> MeOut:
     account = await ledger.account_of_member(db, actor.id)  # type: ignore[arg-type]
     return MeOut(
         id=actor.id,  # type: ignore[arg-type]
@@ -111,7 +114,9 @@ async def me(db: AsyncSession, actor: Member) -> MeOut:
     summary="Add a member with their account (manager)",
     responses=_errors(403, 409, 422),
 )
-async def create_member(db: AsyncSession, actor: Member, data: MemberIn) -> MemberOut:
+async def create_member(
+    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[MemberIn]
+) -> MemberOut:
     new = members.NewMember(
         name=data.name,
         role=data.role,
@@ -130,7 +135,9 @@ async def create_member(db: AsyncSession, actor: Member, data: MemberIn) -> Memb
     summary="A member's details (themselves, or staff acting for them)",
     responses=_errors(403, 404),
 )
-async def read_member(db: AsyncSession, actor: Member, member_id: PathId) -> MemberOut:
+async def read_member(
+    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], member_id: PathId
+) -> MemberOut:
     return await _member_out(db, await members.member_for(db, actor, member_id))
 
 
@@ -142,7 +149,9 @@ async def read_member(db: AsyncSession, actor: Member, member_id: PathId) -> Mem
     summary="An account's balance and limits (its owner, staff acting for them, the manager)",
     responses=_errors(403, 404),
 )
-async def read_account(db: AsyncSession, actor: Member, account_id: PathId) -> AccountOut:
+async def read_account(
+    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], account_id: PathId
+) -> AccountOut:
     return _account_out(await members.account_view(db, actor, account_id))
 
 
@@ -152,7 +161,10 @@ async def read_account(db: AsyncSession, actor: Member, account_id: PathId) -> A
     responses=_errors(403, 404, 422),
 )
 async def update_account(
-    db: AsyncSession, actor: Member, account_id: PathId, data: AccountLimitsIn
+    db: NamedDependency[AsyncSession],
+    actor: NamedDependency[Member],
+    account_id: PathId,
+    data: JSONBody[AccountLimitsIn],
 ) -> AccountOut:
     changes = data.model_dump(exclude_unset=True)
     return _account_out(await members.set_account_limits(db, actor, account_id, changes))
@@ -165,8 +177,8 @@ async def update_account(
     responses=_errors(403, 404),
 )
 async def read_statement(
-    db: AsyncSession,
-    actor: Member,
+    db: NamedDependency[AsyncSession],
+    actor: NamedDependency[Member],
     account_id: PathId,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     before_id: Annotated[int | None, Parameter(ge=1, le=MAX_INT)] = None,
@@ -203,7 +215,9 @@ async def read_statement(
     ),
     responses=_errors(403, 409, 422),
 )
-async def record_exchange(db: AsyncSession, actor: Member, data: ExchangeIn) -> ExchangeOut:
+async def record_exchange(
+    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[ExchangeIn]
+) -> ExchangeOut:
     result = await exchanges.record_exchange(db, actor, **data.model_dump())
     return await _exchange_out(db, result)
 
@@ -220,7 +234,10 @@ async def record_exchange(db: AsyncSession, actor: Member, data: ExchangeIn) -> 
     responses=_errors(403, 404, 409, 422),
 )
 async def confirm_exchange(
-    db: AsyncSession, actor: Member, exchange_id: PathId, data: ConfirmIn | None = None
+    db: NamedDependency[AsyncSession],
+    actor: NamedDependency[Member],
+    exchange_id: PathId,
+    data: JSONBody[ConfirmIn | None] = None,
 ) -> ExchangeOut:
     override = data.override_reason if data else None
     result = await exchanges.confirm_exchange(db, actor, exchange_id, override_reason=override)
@@ -234,7 +251,10 @@ async def confirm_exchange(
     responses=_errors(403, 404, 409, 422),
 )
 async def reject_exchange(
-    db: AsyncSession, actor: Member, exchange_id: PathId, data: ReasonIn
+    db: NamedDependency[AsyncSession],
+    actor: NamedDependency[Member],
+    exchange_id: PathId,
+    data: JSONBody[ReasonIn],
 ) -> ExchangeOut:
     exchange = await exchanges.reject_exchange(db, actor, exchange_id, reason=data.reason)
     return await _exchange_out(db, exchanges.ExchangeResult(exchange, None))
@@ -247,7 +267,10 @@ async def reject_exchange(
     responses=_errors(403, 404, 409, 422),
 )
 async def reverse_transfer(
-    db: AsyncSession, actor: Member, transfer_id: PathId, data: ReasonIn
+    db: NamedDependency[AsyncSession],
+    actor: NamedDependency[Member],
+    transfer_id: PathId,
+    data: JSONBody[ReasonIn],
 ) -> TransferOut:
     reversal = await exchanges.reverse_exchange_transfer(db, actor, transfer_id, reason=data.reason)
     return TransferOut.model_validate(reversal)
@@ -262,7 +285,9 @@ async def reverse_transfer(
     description="A retry with the same `idempotency_key` returns the first donation.",
     responses=_errors(409, 422),
 )
-async def donate(db: AsyncSession, actor: Member, data: DonationIn) -> TransferOut:
+async def donate(
+    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[DonationIn]
+) -> TransferOut:
     transfer = await exchanges.donate_to_pool(
         db, actor, data.minutes, idempotency_key=data.idempotency_key
     )
@@ -274,7 +299,9 @@ async def donate(db: AsyncSession, actor: Member, data: DonationIn) -> TransferO
     summary="Let the pool pay the giver of a pending exchange (manager)",
     responses=_errors(403, 404, 409),
 )
-async def pay_from_pool(db: AsyncSession, actor: Member, data: PoolPaymentIn) -> ExchangeOut:
+async def pay_from_pool(
+    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[PoolPaymentIn]
+) -> ExchangeOut:
     result = await exchanges.pay_from_pool(db, actor, data.exchange_id)
     return await _exchange_out(db, result)
 
@@ -287,7 +314,9 @@ async def pay_from_pool(db: AsyncSession, actor: Member, data: PoolPaymentIn) ->
     summary="Recompute every balance from the transfers (manager)",
     responses=_errors(403),
 )
-async def verify_ledger(db: AsyncSession, actor: Member) -> VerifyOut:
+async def verify_ledger(
+    db: NamedDependency[AsyncSession], actor: NamedDependency[Member]
+) -> VerifyOut:
     access.require_manager(actor)
     report = await ledger.verify(db)
     return VerifyOut(

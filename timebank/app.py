@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -55,7 +55,9 @@ async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-async def provide_api_actor(request: Request[Any, Any, Any], db: AsyncSession) -> Member:
+async def provide_api_actor(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+) -> Member:
     """The member behind ``Authorization: Bearer …`` (JSON API only; no cookies, no CSRF)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

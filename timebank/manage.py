@@ -14,7 +14,8 @@ from datetime import date
 from typing import Any
 
 from litestar import Request, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +30,7 @@ from timebank.web import form_errors, form_of, language_of, page, see_other
 Req = Request[Any, Any, Any]
 
 
-async def provide_manager(member: Member) -> Member:
+async def provide_manager(member: NamedDependency[Member]) -> Member:
     access.require_manager(member)
     return member
 
@@ -43,7 +44,9 @@ def _errors(request: Req, exc: DomainError, renamed: dict[str, str] | None = Non
 
 
 @get("/", include_in_schema=False)
-async def hub(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def hub(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     return page(
         request,
         "manage/index.html",
@@ -57,7 +60,7 @@ async def hub(request: Req, db: AsyncSession, manager: Member) -> Template:
 # --- Members ----------------------------------------------------------------------------------
 
 
-async def _choices(db: AsyncSession) -> dict[str, Any]:
+async def _choices(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     return {
         "roles": ROLES,
         "organizations": await directory.organizations(db),
@@ -67,7 +70,9 @@ async def _choices(db: AsyncSession) -> dict[str, Any]:
 
 
 @get("/members", include_in_schema=False)
-async def member_list(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def member_list(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     q = request.query_params
     form = {k: q.get(k, "") for k in ("role", "organization_id", "district_id", "flagged", "q")}
     form["sort"] = q.get("sort") or "name"
@@ -118,13 +123,17 @@ async def _member_form(request: Req) -> tuple[dict[str, Any], list[str]]:
 
 
 @get("/members/new", include_in_schema=False)
-async def new_member_form(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def new_member_form(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     form = {"role": "volunteer", "language": "de", "category_ids": []}
     return page(request, "manage/member_form.html", form=form, subject=None, **await _choices(db))
 
 
 @post("/members/new", include_in_schema=False)
-async def create_member(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+async def create_member(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template | Redirect:
     form, chosen = await _member_form(request)
     try:
         async with db.begin_nested():
@@ -140,7 +149,11 @@ async def create_member(request: Req, db: AsyncSession, manager: Member) -> Temp
 
 
 async def _member_page(
-    request: Req, db: AsyncSession, manager: Member, subject: Member, **context: Any
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    subject: Member,
+    **context: Any,
 ) -> dict[str, Any]:
     account = await ledger.account_of_member(db, subject.id)  # type: ignore[arg-type]
     view = await members.account_view(db, manager, account.id)  # type: ignore[arg-type]
@@ -167,7 +180,10 @@ async def _member_page(
 
 @get("/members/{member_id:int}", include_in_schema=False)
 async def edit_member_form(
-    request: Req, db: AsyncSession, manager: Member, member_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    member_id: FromPath[int],
 ) -> Template:
     subject = await members.get_member(db, member_id)
     context = await _member_page(request, db, manager, subject)
@@ -176,7 +192,10 @@ async def edit_member_form(
 
 @post("/members/{member_id:int}", include_in_schema=False)
 async def edit_member(
-    request: Req, db: AsyncSession, manager: Member, member_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    member_id: FromPath[int],
 ) -> Template | Redirect:
     form, chosen = await _member_form(request)
     try:
@@ -201,7 +220,10 @@ def _limit(value: str | None, field: str) -> int | None:
 
 @post("/members/{member_id:int}/limits", include_in_schema=False)
 async def set_limits(
-    request: Req, db: AsyncSession, manager: Member, member_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    member_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -228,7 +250,12 @@ def readable_password() -> str:
 
 
 @post("/members/{member_id:int}/password", include_in_schema=False)
-async def set_password(request: Req, db: AsyncSession, manager: Member, member_id: int) -> Template:
+async def set_password(
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    member_id: FromPath[int],
+) -> Template:
     form = await form_of(request)
     subject = await members.get_member(db, member_id)
     password = form.get("password") or readable_password()
@@ -249,7 +276,12 @@ async def set_password(request: Req, db: AsyncSession, manager: Member, member_i
 
 
 @get("/members/{member_id:int}/login-sheet", include_in_schema=False)
-async def login_sheet(request: Req, db: AsyncSession, manager: Member, member_id: int) -> Template:
+async def login_sheet(
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    member_id: FromPath[int],
+) -> Template:
     subject = await members.get_member(db, member_id)
     site = request.app.state.settings.base_url
     return page(request, "manage/login_sheet.html", subject=subject, password=None, site=site)
@@ -259,7 +291,9 @@ async def login_sheet(request: Req, db: AsyncSession, manager: Member, member_id
 
 
 @get("/assisted", include_in_schema=False)
-async def assisted_form(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def assisted_form(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     q = request.query_params
     form = {
         "performed_on": date.today().isoformat(),
@@ -273,7 +307,9 @@ async def assisted_form(request: Req, db: AsyncSession, manager: Member) -> Temp
 
 
 @post("/assisted", include_in_schema=False)
-async def assisted_entry(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+async def assisted_entry(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -299,7 +335,9 @@ async def assisted_entry(request: Req, db: AsyncSession, manager: Member) -> Tem
 
 
 @get("/exchanges", include_in_schema=False)
-async def exchange_lists(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def exchange_lists(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     q = request.query_params
     pending_page = whole(q.get("pending_page"), "pending_page") or 1
     disputed_page = whole(q.get("disputed_page"), "disputed_page") or 1
@@ -313,14 +351,19 @@ async def exchange_lists(request: Req, db: AsyncSession, manager: Member) -> Tem
 
 @post("/exchanges/{exchange_id:int}/pay-from-pool", include_in_schema=False)
 async def pay_from_pool(
-    request: Req, db: AsyncSession, manager: Member, exchange_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    exchange_id: FromPath[int],
 ) -> Redirect:
     await exchanges.pay_from_pool(db, manager, exchange_id)
     return see_other("/manage/exchanges?done=paid_from_pool")
 
 
 @get("/transfers", include_in_schema=False)
-async def transfer_list(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def transfer_list(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     q = request.query_params
     subject_id = whole(q.get("member"), "member")
     subject = await members.get_member(db, subject_id) if subject_id else None
@@ -336,7 +379,10 @@ async def transfer_list(request: Req, db: AsyncSession, manager: Member) -> Temp
 
 @get("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
 async def reverse_form(
-    request: Req, db: AsyncSession, manager: Member, transfer_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    transfer_id: FromPath[int],
 ) -> Template:
     line = await directory.transfer_line(db, manager, transfer_id)
     return page(request, "manage/reverse.html", line=line)
@@ -344,7 +390,10 @@ async def reverse_form(
 
 @post("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
 async def reverse(
-    request: Req, db: AsyncSession, manager: Member, transfer_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    transfer_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -363,7 +412,9 @@ async def reverse(
 
 
 @get("/pool", include_in_schema=False)
-async def pool_page(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def pool_page(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     pool = await directory.pool(db, manager)
     before = whole(request.query_params.get("before"), "before")
     lines = await directory.transfers(db, manager, account_id=pool.id, before_id=before)
@@ -374,7 +425,7 @@ async def pool_page(request: Req, db: AsyncSession, manager: Member) -> Template
 # --- Categories and districts ----------------------------------------------------------------
 
 
-async def _lists_page(request: Req, db: AsyncSession, **context: Any) -> Template:
+async def _lists_page(request: Req, db: NamedDependency[AsyncSession], **context: Any) -> Template:
     return page(
         request,
         "manage/lists.html",
@@ -386,12 +437,16 @@ async def _lists_page(request: Req, db: AsyncSession, **context: Any) -> Templat
 
 
 @get("/lists", include_in_schema=False)
-async def lists(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def lists(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     return await _lists_page(request, db)
 
 
 @post("/categories", include_in_schema=False)
-async def add_category(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+async def add_category(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -409,7 +464,10 @@ async def add_category(request: Req, db: AsyncSession, manager: Member) -> Templ
 
 @post("/categories/{category_id:int}", include_in_schema=False)
 async def change_category(
-    request: Req, db: AsyncSession, manager: Member, category_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    category_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -431,7 +489,9 @@ async def change_category(
 
 
 @post("/districts", include_in_schema=False)
-async def add_district(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+async def add_district(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -444,7 +504,10 @@ async def add_district(request: Req, db: AsyncSession, manager: Member) -> Templ
 
 @post("/districts/{district_id:int}", include_in_schema=False)
 async def change_district(
-    request: Req, db: AsyncSession, manager: Member, district_id: int
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    district_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -463,14 +526,21 @@ async def change_district(
 
 
 @get("/matching", include_in_schema=False)
-async def matching(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def matching(
+    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
+) -> Template:
     number = whole(request.query_params.get("page"), "page") or 1
     result = await board.matching(db, manager, page=number)
     return page(request, "manage/matching.html", result=result)
 
 
 @post("/requests/{request_id:int}/assign", include_in_schema=False)
-async def assign(request: Req, db: AsyncSession, manager: Member, request_id: int) -> Redirect:
+async def assign(
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    manager: NamedDependency[Member],
+    request_id: FromPath[int],
+) -> Redirect:
     form = await form_of(request)
     helper_id = whole(form.get("helper_id"), "helper_id", required=True)
     await board.accept_helper(db, manager, request_id, helper_id)  # type: ignore[arg-type]
@@ -512,7 +582,9 @@ MANAGE = Router(
 # --- The offers and requests board (every signed-in member) ---------------------------------
 
 
-async def _board_filters(request: Req, db: AsyncSession) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _board_filters(
+    request: Req, db: NamedDependency[AsyncSession]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     q = request.query_params
     form = {k: q.get(k, "") for k in ("category_id", "district_id", "q", "expired")}
     query = {
@@ -533,21 +605,25 @@ async def _board_filters(request: Req, db: AsyncSession) -> tuple[dict[str, Any]
 
 
 @get("/board", include_in_schema=False)
-async def board_requests(request: Req, db: AsyncSession, member: Member) -> Template:
+async def board_requests(
+    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
+) -> Template:
     query, context = await _board_filters(request, db)
     listing = await board.open_requests(db, member, **query)
     return page(request, "board/index.html", tab="requests", listing=listing, **context)
 
 
 @get("/board/offers", include_in_schema=False)
-async def board_offers(request: Req, db: AsyncSession, member: Member) -> Template:
+async def board_offers(
+    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
+) -> Template:
     query, context = await _board_filters(request, db)
     listing = await board.open_offers(db, member, **query)
     mine = await board.offers_of(db, member, member.id)  # type: ignore[arg-type]
     return page(request, "board/index.html", tab="offers", listing=listing, mine=mine, **context)
 
 
-async def _offer_context(db: AsyncSession) -> dict[str, Any]:
+async def _offer_context(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
     return {
         "categories": await overview.categories(db),
         "districts": await overview.districts(db),
@@ -556,13 +632,17 @@ async def _offer_context(db: AsyncSession) -> dict[str, Any]:
 
 
 @get("/board/offers/new", include_in_schema=False)
-async def offer_form(request: Req, db: AsyncSession, member: Member) -> Template:
+async def offer_form(
+    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
+) -> Template:
     form = {"district_id": str(member.district_id or "")}
     return page(request, "board/offer_new.html", form=form, **await _offer_context(db))
 
 
 @post("/board/offers/new", include_in_schema=False)
-async def create_offer(request: Req, db: AsyncSession, member: Member) -> Template | Redirect:
+async def create_offer(
+    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
+) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -585,7 +665,12 @@ async def create_offer(request: Req, db: AsyncSession, member: Member) -> Templa
 
 
 @post("/board/offers/{offer_id:int}/close", include_in_schema=False)
-async def close_offer(request: Req, db: AsyncSession, member: Member, offer_id: int) -> Redirect:
+async def close_offer(
+    request: Req,
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    offer_id: FromPath[int],
+) -> Redirect:
     await board.close_offer(db, member, offer_id)
     return see_other("/board/offers?done=offer_closed")
 

@@ -37,7 +37,9 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -86,7 +88,7 @@ class Viewer:
         return self.role in STAFF_ROLES
 
 
-def _remember(request: Request[Any, Any, Any], member: Member) -> None:
+def _remember(request: Request[Any, Any, Any], member: NamedDependency[Member]) -> None:
     request.state.member = member
     request.state.viewer = Viewer(member.id, member.name, member.role, member.language)  # type: ignore[arg-type]
 
@@ -186,7 +188,9 @@ def _duration(form: dict[str, str]) -> int:
 # --- Dependencies (wired in app.py) -----------------------------------------------------------
 
 
-async def provide_member(request: Request[Any, Any, Any], db: AsyncSession) -> Member:
+async def provide_member(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+) -> Member:
     """The member signed in with the session cookie; otherwise off to the sign-in page."""
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is None:
@@ -195,7 +199,9 @@ async def provide_member(request: Request[Any, Any, Any], db: AsyncSession) -> M
     return member
 
 
-async def _optional_member(request: Request[Any, Any, Any], db: AsyncSession) -> Member | None:
+async def _optional_member(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+) -> Member | None:
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is not None:
         _remember(request, member)
@@ -210,19 +216,23 @@ def _secure(request: Request[Any, Any, Any]) -> bool:
 
 
 @get("/", include_in_schema=False)
-async def index(request: Request[Any, Any, Any], db: AsyncSession) -> Redirect:
+async def index(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Redirect:
     return see_other("/home" if await _optional_member(request, db) else "/login")
 
 
 @get("/login", include_in_schema=False)
-async def login_form(request: Request[Any, Any, Any], db: AsyncSession) -> Template | Redirect:
+async def login_form(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+) -> Template | Redirect:
     if await _optional_member(request, db):
         return see_other(safe_next(request.query_params.get("next")))
     return page(request, "auth/login.html", next=safe_next(request.query_params.get("next")))
 
 
 @post("/login", include_in_schema=False)
-async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Template | Redirect:
+async def login(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+) -> Template | Redirect:
     form = await form_of(request)
     address = request.client.host if request.client else "unknown"
     next_url = safe_next(form.get("next"))
@@ -262,7 +272,7 @@ async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Template |
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request[Any, Any, Any], db: AsyncSession) -> Redirect:
+async def logout(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Redirect:
     token = request.cookies.get(signin.SESSION_COOKIE)
     if token:
         await signin.end_session(db, token)
@@ -272,7 +282,9 @@ async def logout(request: Request[Any, Any, Any], db: AsyncSession) -> Redirect:
 
 
 @post("/language", include_in_schema=False)
-async def choose_language(request: Request[Any, Any, Any], db: AsyncSession) -> Redirect:
+async def choose_language(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+) -> Redirect:
     form = await form_of(request)
     lang = form.get("lang", "")
     back = safe_next(form.get("next"), "/")
@@ -297,7 +309,11 @@ async def choose_text_size(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/home", include_in_schema=False)
-async def home(request: Request[Any, Any, Any], db: AsyncSession, member: Member) -> Template:
+async def home(
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+) -> Template:
     context: dict[str, Any] = {
         "balance": await overview.balance(db, member, member),
         "to_decide": await overview.to_decide(db, member, member),
@@ -321,7 +337,7 @@ async def home(request: Request[Any, Any, Any], db: AsyncSession, member: Member
 
 
 async def _log_form_context(
-    db: AsyncSession, member: Member, request_id: int | None
+    db: NamedDependency[AsyncSession], member: NamedDependency[Member], request_id: int | None
 ) -> dict[str, Any]:
     card = await board.get_request(db, member, request_id) if request_id else None
     people = await overview.people_helped_before(db, member)
@@ -337,7 +353,9 @@ async def _log_form_context(
 
 @get("/exchanges/new", include_in_schema=False)
 async def log_hours_form(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template:
     request_id = _whole(request.query_params.get("request"), "request")
     context = await _log_form_context(db, member, request_id)
@@ -354,7 +372,9 @@ async def log_hours_form(
 
 @post("/exchanges/new", include_in_schema=False)
 async def log_hours(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -382,7 +402,9 @@ async def log_hours(
     return see_other("/home?done=logged")
 
 
-async def _assisted_context(db: AsyncSession, member: Member) -> dict[str, Any]:
+async def _assisted_context(
+    db: NamedDependency[AsyncSession], member: NamedDependency[Member]
+) -> dict[str, Any]:
     if not member.is_staff:
         raise Forbidden("only staff enter help on behalf of others")
     return {
@@ -395,7 +417,9 @@ async def _assisted_context(db: AsyncSession, member: Member) -> dict[str, Any]:
 
 @get("/exchanges/assisted", include_in_schema=False)
 async def assisted_form(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template | Redirect:
     if access.is_manager(member):
         # The manager acts for everyone: their form takes member numbers, not a client list.
@@ -407,7 +431,9 @@ async def assisted_form(
 
 @post("/exchanges/assisted", include_in_schema=False)
 async def assisted_entry(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template | Redirect:
     context = await _assisted_context(db, member)
     form = await form_of(request)
@@ -433,7 +459,10 @@ async def assisted_entry(
 
 @post("/exchanges/{exchange_id:int}/confirm", include_in_schema=False)
 async def confirm(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member, exchange_id: int
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    exchange_id: FromPath[int],
 ) -> Redirect:
     await exchanges.confirm_exchange(db, member, exchange_id)
     return see_other("/home?done=confirmed")
@@ -441,7 +470,10 @@ async def confirm(
 
 @post("/exchanges/{exchange_id:int}/reject", include_in_schema=False)
 async def dispute(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member, exchange_id: int
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    exchange_id: FromPath[int],
 ) -> Redirect:
     form = await form_of(request)
     reason = form.get("reason") or i18n.gettext_for(
@@ -455,13 +487,18 @@ async def dispute(
 
 
 @get("/statement", include_in_schema=False)
-async def my_statement(request: Request[Any, Any, Any], member: Member) -> Redirect:
+async def my_statement(
+    request: Request[Any, Any, Any], member: NamedDependency[Member]
+) -> Redirect:
     return see_other(f"/members/{member.id}/statement")
 
 
 @get("/members/{member_id:int}/statement", include_in_schema=False)
 async def statement(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member, member_id: int
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    member_id: FromPath[int],
 ) -> Template:
     before = _whole(request.query_params.get("before"), "before")
     view = await overview.statement(db, member, member_id, before=before)
@@ -470,7 +507,9 @@ async def statement(
 
 @get("/donate", include_in_schema=False)
 async def donate_form(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template:
     balance = await overview.balance(db, member, member)
     return page(request, "exchanges/donate.html", balance=balance, form={"hours": "1"})
@@ -478,7 +517,9 @@ async def donate_form(
 
 @post("/donate", include_in_schema=False)
 async def donate(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -496,7 +537,9 @@ async def donate(
 # --- Asking for help and answering ------------------------------------------------------------
 
 
-async def _request_form_context(db: AsyncSession, member: Member) -> dict[str, Any]:
+async def _request_form_context(
+    db: NamedDependency[AsyncSession], member: NamedDependency[Member]
+) -> dict[str, Any]:
     return {
         "categories": await overview.categories(db),
         "districts": await overview.districts(db),
@@ -508,7 +551,9 @@ async def _request_form_context(db: AsyncSession, member: Member) -> dict[str, A
 
 @get("/requests/new", include_in_schema=False)
 async def request_form(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template:
     form = {
         "urgency": "normal",
@@ -522,7 +567,9 @@ async def request_form(
 
 @post("/requests/new", include_in_schema=False)
 async def ask_for_help(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -549,7 +596,10 @@ async def ask_for_help(
 
 @get("/requests/{request_id:int}", include_in_schema=False)
 async def show_request(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member, request_id: int
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    request_id: FromPath[int],
 ) -> Template:
     card = await board.get_request(db, member, request_id)
     requester = await members.get_member(db, card.request.member_id)
@@ -566,7 +616,10 @@ async def show_request(
 
 @post("/requests/{request_id:int}/respond", include_in_schema=False)
 async def respond(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member, request_id: int
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    request_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -592,7 +645,10 @@ async def respond(
 
 @post("/requests/{request_id:int}/accept", include_in_schema=False)
 async def accept(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member, request_id: int
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    request_id: FromPath[int],
 ) -> Redirect:
     form = await form_of(request)
     helper_id = _whole(form.get("helper_id"), "helper_id", required=True)
@@ -602,7 +658,10 @@ async def accept(
 
 @post("/requests/{request_id:int}/close", include_in_schema=False)
 async def close(
-    request: Request[Any, Any, Any], db: AsyncSession, member: Member, request_id: int
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    member: NamedDependency[Member],
+    request_id: FromPath[int],
 ) -> Redirect:
     await board.close_request(db, member, request_id)
     return see_other("/home?done=closed")
