@@ -171,15 +171,18 @@ async def _book(
     override_reason: str | None = None,
     at: datetime | None = None,
 ) -> Transfer:
-    giver_account = await ledger.account_of_member(session, exchange.giver_id)
     if from_pool:
-        payer = await ledger.pool_account(session)
+        accounts = await ledger.account_ids_of_members(session, exchange.giver_id)
+        payer_id = (await ledger.pool_account(session)).id
     else:
-        payer = await ledger.account_of_member(session, exchange.receiver_id)
+        accounts = await ledger.account_ids_of_members(
+            session, exchange.giver_id, exchange.receiver_id
+        )
+        payer_id = accounts[exchange.receiver_id]
     transfer = await ledger.post_transfer(
         session,
-        from_account_id=payer.id,  # type: ignore[arg-type]
-        to_account_id=giver_account.id,  # type: ignore[arg-type]
+        from_account_id=payer_id,  # type: ignore[arg-type]
+        to_account_id=accounts[exchange.giver_id],
         minutes=exchange.minutes,
         kind="pool_payment" if from_pool else "exchange",
         actor=actor,

@@ -119,21 +119,48 @@ async def limits_for(session: AsyncSession, accounts: list[Account]) -> dict[int
     return result
 
 
-async def _lock_accounts(session: AsyncSession, *ids: int) -> dict[int, Account]:
-    # Fixed order (by id) so two transfers between the same accounts never deadlock;
-    # populate_existing so we judge limits on the balance as locked, not a cached one.
+async def account_ids_of_members(session: AsyncSession, *member_ids: int) -> dict[int, int]:
+    """Member id → account id, for several members in one query."""
     rows = await session.exec(
-        select(Account)
+        select(Account.member_id, Account.id).where(Account.member_id.in_(member_ids))  # type: ignore[union-attr]
+    )
+    found = {member_id: account_id for member_id, account_id in rows.all()}
+    missing = [m for m in member_ids if m not in found]
+    if missing:
+        raise NotFound(f"member {missing[0]} has no account")
+    return found  # type: ignore[return-value]
+
+
+async def _lock_accounts(
+    session: AsyncSession, *ids: int
+) -> tuple[dict[int, Account], dict[int, Limits]]:
+    """Lock the accounts and read their effective limits, in one round trip.
+
+    Fixed order (by id) so two transfers between the same accounts never deadlock;
+    populate_existing so limits are judged on the balance as locked, not a cached one.
+    """
+    holder = func.coalesce(Member.role, Account.kind)
+    rows = await session.exec(
+        select(Account, LimitDefault.min_minutes, LimitDefault.max_minutes)  # type: ignore[call-overload]
+        .outerjoin(Member, Member.id == Account.member_id)
+        .outerjoin(LimitDefault, LimitDefault.holder == holder)
         .where(Account.id.in_(sorted(set(ids))))  # type: ignore[union-attr]
         .order_by(Account.id)
-        .with_for_update()
+        .with_for_update(of=Account)  # type: ignore[arg-type]
         .execution_options(populate_existing=True)
     )
-    locked = {a.id: a for a in rows.all()}
+    locked: dict[int, Account] = {}
+    limits: dict[int, Limits] = {}
+    for account, default_min, default_max in rows.all():
+        locked[account.id] = account
+        limits[account.id] = Limits(
+            account.min_minutes if account.min_minutes is not None else default_min,
+            account.max_minutes if account.max_minutes is not None else default_max,
+        )
     missing = [i for i in ids if i not in locked]
     if missing:
         raise NotFound(f"no account {missing[0]}")
-    return locked  # type: ignore[return-value]
+    return locked, limits
 
 
 def _check_amount(minutes: object) -> int:
@@ -180,7 +207,7 @@ async def post_transfer(
     if override_reason is not None and (actor is None or not access.is_manager(actor)):
         raise Forbidden("only the network manager may override a balance limit")
 
-    accounts = await _lock_accounts(session, from_account_id, to_account_id)
+    accounts, limits = await _lock_accounts(session, from_account_id, to_account_id)
     if idempotency_key is not None:
         earlier = await session.scalar(
             select(Transfer).where(Transfer.idempotency_key == idempotency_key)
@@ -195,7 +222,6 @@ async def post_transfer(
 
     payer, payee = accounts[from_account_id], accounts[to_account_id]
     if override_reason is None:
-        limits = await limits_for(session, [payer, payee])
         low = limits[payer.id].min_minutes  # type: ignore[index]
         if low is not None and payer.balance_minutes - minutes < low:
             raise BalanceLimitExceeded(payer.id, payer.balance_minutes, low, "min", minutes)  # type: ignore[arg-type]
@@ -278,7 +304,7 @@ async def reverse_transfer(
         raise ReversalOfReversal(
             f"transfer {transfer_id} is itself a reversal; post a new transfer instead"
         )
-    accounts = await _lock_accounts(session, original.from_account_id, original.to_account_id)
+    accounts, _ = await _lock_accounts(session, original.from_account_id, original.to_account_id)
     # Checked after the lock: a concurrent reversal of the same transfer has committed by now.
     earlier = await reversal_of(session, transfer_id)
     if earlier is not None:
