@@ -72,6 +72,24 @@ def test_the_giver_logs_help_and_it_waits_for_the_receiver():
     assert access.entry_confirms_at_once(volker, volker, sieglinde) is False
 
 
+@pytest.mark.parametrize(
+    ("actor", "allowed"),
+    [
+        (manager, True),
+        (paula, True),
+        (volker, False),
+        (karl, False),
+        (person(10, "professional", CARITAS, active=False), False),
+    ],
+)
+def test_only_active_staff_enter_help_on_behalf_of_others(actor, allowed):
+    if allowed:
+        access.require_staff(actor)
+    else:
+        with pytest.raises(Forbidden):
+            access.require_staff(actor)
+
+
 def test_staff_entering_for_the_receiver_confirm_at_once():
     assert access.entry_confirms_at_once(paula, volker, karl) is True
     assert access.entry_confirms_at_once(manager, volker, olga) is True

@@ -33,6 +33,12 @@ def require_manager(actor: Member) -> None:
         raise Forbidden("only the network manager may do this")
 
 
+def require_staff(actor: Member) -> None:
+    """Professionals and managers enter help on behalf of others."""
+    if not (actor.active and actor.is_staff):
+        raise Forbidden("only staff enter help on behalf of others")
+
+
 def require_active(actor: Member) -> None:
     if not actor.active:
         raise Forbidden("this member is no longer active")

@@ -38,6 +38,10 @@ from timebank.models import (
     VerifyOut,
 )
 
+# Handler parameters Litestar injects by name (app.py declares the dependencies).
+Db = NamedDependency[AsyncSession]
+Caller = NamedDependency[Member]
+
 # Path and query ids are bounded like body ids: a number PostgreSQL cannot hold is a 400.
 PathId = Annotated[int, Parameter(ge=1, le=MAX_INT)]
 
@@ -61,7 +65,7 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
 # --- Shaping output ------------------------------------------------------------------------
 
 
-async def _member_out(db: NamedDependency[AsyncSession], member: Member) -> MemberOut:
+async def _member_out(db: Db, member: Member) -> MemberOut:
     account = await ledger.account_of_member(db, member.id)  # type: ignore[arg-type]
     return MemberOut.model_validate(member, update={"account_id": account.id})
 
@@ -81,9 +85,7 @@ def _account_out(view: members.AccountView) -> AccountOut:
     )
 
 
-async def _exchange_out(
-    db: NamedDependency[AsyncSession], result: exchanges.ExchangeResult
-) -> ExchangeOut:
+async def _exchange_out(db: Db, result: exchanges.ExchangeResult) -> ExchangeOut:
     e = result.exchange
     return ExchangeOut.model_validate(
         e,
@@ -98,7 +100,7 @@ async def _exchange_out(
 
 
 @get("/me", summary="The calling member and their balance", responses=_errors())
-async def me(db: NamedDependency[AsyncSession], actor: NamedDependency[Member]) -> MeOut:
+async def me(db: Db, actor: Caller) -> MeOut:
     account = await ledger.account_of_member(db, actor.id)  # type: ignore[arg-type]
     return MeOut(
         id=actor.id,  # type: ignore[arg-type]
@@ -114,9 +116,7 @@ async def me(db: NamedDependency[AsyncSession], actor: NamedDependency[Member]) 
     summary="Add a member with their account (manager)",
     responses=_errors(403, 409, 422),
 )
-async def create_member(
-    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[MemberIn]
-) -> MemberOut:
+async def create_member(db: Db, actor: Caller, data: JSONBody[MemberIn]) -> MemberOut:
     new = members.NewMember(
         name=data.name,
         role=data.role,
@@ -135,9 +135,7 @@ async def create_member(
     summary="A member's details (themselves, or staff acting for them)",
     responses=_errors(403, 404),
 )
-async def read_member(
-    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], member_id: PathId
-) -> MemberOut:
+async def read_member(db: Db, actor: Caller, member_id: PathId) -> MemberOut:
     return await _member_out(db, await members.member_for(db, actor, member_id))
 
 
@@ -149,9 +147,7 @@ async def read_member(
     summary="An account's balance and limits (its owner, staff acting for them, the manager)",
     responses=_errors(403, 404),
 )
-async def read_account(
-    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], account_id: PathId
-) -> AccountOut:
+async def read_account(db: Db, actor: Caller, account_id: PathId) -> AccountOut:
     return _account_out(await members.account_view(db, actor, account_id))
 
 
@@ -161,8 +157,8 @@ async def read_account(
     responses=_errors(403, 404, 422),
 )
 async def update_account(
-    db: NamedDependency[AsyncSession],
-    actor: NamedDependency[Member],
+    db: Db,
+    actor: Caller,
     account_id: PathId,
     data: JSONBody[AccountLimitsIn],
 ) -> AccountOut:
@@ -177,8 +173,8 @@ async def update_account(
     responses=_errors(403, 404),
 )
 async def read_statement(
-    db: NamedDependency[AsyncSession],
-    actor: NamedDependency[Member],
+    db: Db,
+    actor: Caller,
     account_id: PathId,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     before_id: Annotated[int | None, Parameter(ge=1, le=MAX_INT)] = None,
@@ -215,9 +211,7 @@ async def read_statement(
     ),
     responses=_errors(403, 409, 422),
 )
-async def record_exchange(
-    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[ExchangeIn]
-) -> ExchangeOut:
+async def record_exchange(db: Db, actor: Caller, data: JSONBody[ExchangeIn]) -> ExchangeOut:
     result = await exchanges.record_exchange(db, actor, **data.model_dump())
     return await _exchange_out(db, result)
 
@@ -234,8 +228,8 @@ async def record_exchange(
     responses=_errors(403, 404, 409, 422),
 )
 async def confirm_exchange(
-    db: NamedDependency[AsyncSession],
-    actor: NamedDependency[Member],
+    db: Db,
+    actor: Caller,
     exchange_id: PathId,
     data: JSONBody[ConfirmIn | None] = None,
 ) -> ExchangeOut:
@@ -251,8 +245,8 @@ async def confirm_exchange(
     responses=_errors(403, 404, 409, 422),
 )
 async def reject_exchange(
-    db: NamedDependency[AsyncSession],
-    actor: NamedDependency[Member],
+    db: Db,
+    actor: Caller,
     exchange_id: PathId,
     data: JSONBody[ReasonIn],
 ) -> ExchangeOut:
@@ -267,8 +261,8 @@ async def reject_exchange(
     responses=_errors(403, 404, 409, 422),
 )
 async def reverse_transfer(
-    db: NamedDependency[AsyncSession],
-    actor: NamedDependency[Member],
+    db: Db,
+    actor: Caller,
     transfer_id: PathId,
     data: JSONBody[ReasonIn],
 ) -> TransferOut:
@@ -285,9 +279,7 @@ async def reverse_transfer(
     description="A retry with the same `idempotency_key` returns the first donation.",
     responses=_errors(409, 422),
 )
-async def donate(
-    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[DonationIn]
-) -> TransferOut:
+async def donate(db: Db, actor: Caller, data: JSONBody[DonationIn]) -> TransferOut:
     transfer = await exchanges.donate_to_pool(
         db, actor, data.minutes, idempotency_key=data.idempotency_key
     )
@@ -299,9 +291,7 @@ async def donate(
     summary="Let the pool pay the giver of a pending exchange (manager)",
     responses=_errors(403, 404, 409),
 )
-async def pay_from_pool(
-    db: NamedDependency[AsyncSession], actor: NamedDependency[Member], data: JSONBody[PoolPaymentIn]
-) -> ExchangeOut:
+async def pay_from_pool(db: Db, actor: Caller, data: JSONBody[PoolPaymentIn]) -> ExchangeOut:
     result = await exchanges.pay_from_pool(db, actor, data.exchange_id)
     return await _exchange_out(db, result)
 
@@ -314,9 +304,7 @@ async def pay_from_pool(
     summary="Recompute every balance from the transfers (manager)",
     responses=_errors(403),
 )
-async def verify_ledger(
-    db: NamedDependency[AsyncSession], actor: NamedDependency[Member]
-) -> VerifyOut:
+async def verify_ledger(db: Db, actor: Caller) -> VerifyOut:
     access.require_manager(actor)
     report = await ledger.verify(db)
     return VerifyOut(

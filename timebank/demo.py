@@ -676,6 +676,8 @@ async def _decide(session: AsyncSession, cast: Cast, plan: Plan, when: datetime)
                 cast.manager.member,
                 result.transfer.id,  # type: ignore[arg-type]
                 reason="Tippfehler: 600 statt 60 Minuten eingetragen",
+                # The manager spotted it two days later.
+                at=when + timedelta(days=2) if when else None,
             )
 
 

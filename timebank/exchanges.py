@@ -284,10 +284,17 @@ async def pay_from_pool(
 
 
 async def reverse_exchange_transfer(
-    session: AsyncSession, actor: Member, transfer_id: int, *, reason: str
+    session: AsyncSession,
+    actor: Member,
+    transfer_id: int,
+    *,
+    reason: str,
+    at: datetime | None = None,
 ) -> Transfer:
     """A manager's correction: reverse a transfer; its exchange, if any, becomes reversed."""
-    reversal = await ledger.reverse_transfer(session, transfer_id, actor=actor, reason=reason)
+    reversal = await ledger.reverse_transfer(
+        session, transfer_id, actor=actor, reason=reason, at=at
+    )
     if reversal.exchange_id is not None:
         exchange = await session.get(Exchange, reversal.exchange_id)
         if exchange is not None:

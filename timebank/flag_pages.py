@@ -9,22 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Router, get, post
+from litestar import Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import flags, members, scheduler
 from timebank.digest import KIND_NAMES
 from timebank.errors import DomainError, Invalid
 from timebank.manage import provide_manager
-from timebank.models import FLAG_KINDS, ROLES, District, Member, Organization
-from timebank.web import _day as day
-from timebank.web import _whole as whole
-from timebank.web import form_errors, form_of, language_of, page, see_other
-
-Req = Request[Any, Any, Any]
+from timebank.models import FLAG_KINDS, ROLES, District, Organization
+from timebank.web import (
+    Caller,
+    Db,
+    Req,
+    form_errors,
+    form_of,
+    language_of,
+    page,
+    parse_day,
+    parse_whole,
+    see_other,
+)
 
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -32,14 +39,14 @@ def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
 
 
 @get("/flags", include_in_schema=False)
-async def flag_list(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def flag_list(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     try:
         filters = flags.FlagFilter(
             kind=_choice(q.get("kind"), FLAG_KINDS),
             role=_choice(q.get("role"), ROLES),
-            district_id=whole(q.get("district"), "district"),
-            organization_id=whole(q.get("organization"), "organization"),
+            district_id=parse_whole(q.get("district"), "district"),
+            organization_id=parse_whole(q.get("organization"), "organization"),
         )
     except Invalid:
         filters = flags.FlagFilter()
@@ -58,7 +65,11 @@ async def flag_list(request: Req, db: AsyncSession, manager: Member) -> Template
 
 
 async def _member_page(
-    request: Req, db: AsyncSession, manager: Member, member_id: int, **extra: Any
+    request: Req,
+    db: Db,
+    manager: Caller,
+    member_id: FromPath[int],
+    **extra: Any,
 ) -> Template:
     person = await members.get_member(db, member_id)
     return page(
@@ -74,24 +85,33 @@ async def _member_page(
 
 
 @get("/flags/members/{member_id:int}", include_in_schema=False)
-async def member_flags(request: Req, db: AsyncSession, manager: Member, member_id: int) -> Template:
+async def member_flags(
+    request: Req,
+    db: Db,
+    manager: Caller,
+    member_id: FromPath[int],
+) -> Template:
     return await _member_page(request, db, manager, member_id)
 
 
 @post("/flags/{flag_id:int}/{action:str}", include_in_schema=False)
 async def act_on_flag(
-    request: Req, db: AsyncSession, manager: Member, flag_id: int, action: str
+    request: Req,
+    db: Db,
+    manager: Caller,
+    flag_id: FromPath[int],
+    action: FromPath[str],
 ) -> Template | Redirect:
     form = await form_of(request)
     note = form.get("note")
-    member_id = whole(form.get("member"), "member", required=True)
+    member_id = parse_whole(form.get("member"), "member", required=True)
     try:
         if action == "acknowledge":
             await flags.acknowledge(db, manager, flag_id, note=note)
         elif action == "note":
             await flags.add_note(db, manager, flag_id, note=note or "")
         elif action == "snooze":
-            until = day(form.get("until"), "until", required=True)
+            until = parse_day(form.get("until"), "until", required=True)
             await flags.snooze(db, manager, flag_id, until=until, note=note)  # type: ignore[arg-type]
         elif action == "resolve":
             await flags.resolve(db, manager, flag_id, note=note or "")
@@ -111,7 +131,7 @@ async def act_on_flag(
 
 
 @get("/jobs", include_in_schema=False)
-async def job_runs(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def job_runs(request: Req, db: Db, manager: Caller) -> Template:
     job = _choice(request.query_params.get("job"), tuple(scheduler.JOBS))
     return page(
         request,
@@ -127,13 +147,13 @@ def _settings_choices() -> dict[str, Any]:
 
 
 @get("/flags/settings", include_in_schema=False)
-async def settings_form(request: Req, db: AsyncSession, manager: Member) -> Template:
+async def settings_form(request: Req, db: Db, manager: Caller) -> Template:
     view = await scheduler.settings_view(db, manager)
     return page(request, "flags/settings.html", form=view.form(), **_settings_choices())
 
 
 @post("/flags/settings", include_in_schema=False)
-async def save_settings(request: Req, db: AsyncSession, manager: Member) -> Template | Redirect:
+async def save_settings(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():

@@ -13,24 +13,30 @@ import secrets
 from datetime import date
 from typing import Any
 
-from litestar import Request, Router, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Router, get, post
+from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, board, directory, exchanges, ledger, members, overview
 from timebank.errors import DomainError, Invalid
 from timebank.models import ROLES, Member
-from timebank.web import _day as day
-from timebank.web import _duration as duration
-from timebank.web import _whole as whole
-from timebank.web import form_errors, form_of, language_of, page, see_other
+from timebank.web import (
+    Caller,
+    Db,
+    Req,
+    form_errors,
+    form_of,
+    language_of,
+    page,
+    parse_day,
+    parse_duration,
+    parse_whole,
+    see_other,
+)
 
-Req = Request[Any, Any, Any]
 
-
-async def provide_manager(member: NamedDependency[Member]) -> Member:
+async def provide_manager(member: Caller) -> Member:
     access.require_manager(member)
     return member
 
@@ -44,9 +50,7 @@ def _errors(request: Req, exc: DomainError, renamed: dict[str, str] | None = Non
 
 
 @get("/", include_in_schema=False)
-async def hub(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def hub(request: Req, db: Db, manager: Caller) -> Template:
     return page(
         request,
         "manage/index.html",
@@ -60,7 +64,7 @@ async def hub(
 # --- Members ----------------------------------------------------------------------------------
 
 
-async def _choices(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+async def _choices(db: Db) -> dict[str, Any]:
     return {
         "roles": ROLES,
         "organizations": await directory.organizations(db),
@@ -70,9 +74,7 @@ async def _choices(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
 
 
 @get("/members", include_in_schema=False)
-async def member_list(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def member_list(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     form = {k: q.get(k, "") for k in ("role", "organization_id", "district_id", "flagged", "q")}
     form["sort"] = q.get("sort") or "name"
@@ -80,8 +82,8 @@ async def member_list(
         db,
         manager,
         role=form["role"] or None,
-        organization_id=whole(form["organization_id"], "organization_id"),
-        district_id=whole(form["district_id"], "district_id"),
+        organization_id=parse_whole(form["organization_id"], "organization_id"),
+        district_id=parse_whole(form["district_id"], "district_id"),
         flagged=form["flagged"] == "1",
         search=form["q"],
         sort=form["sort"],
@@ -106,11 +108,11 @@ def _member_input(form: dict[str, str], category_ids: list[str]) -> dict[str, An
         "role": form.get("role", ""),
         "email": form.get("email") or None,
         "phone": form.get("phone") or None,
-        "organization_id": whole(form.get("organization_id"), "organization_id"),
-        "district_id": whole(form.get("district_id"), "district_id"),
+        "organization_id": parse_whole(form.get("organization_id"), "organization_id"),
+        "district_id": parse_whole(form.get("district_id"), "district_id"),
         "language": form.get("language") or "de",
         "availability": form.get("availability") or None,
-        "category_ids": tuple(whole(c, "category_ids") for c in category_ids),  # type: ignore[misc]
+        "category_ids": tuple(parse_whole(c, "category_ids") for c in category_ids),  # type: ignore[misc]
     }
 
 
@@ -123,17 +125,13 @@ async def _member_form(request: Req) -> tuple[dict[str, Any], list[str]]:
 
 
 @get("/members/new", include_in_schema=False)
-async def new_member_form(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def new_member_form(request: Req, db: Db, manager: Caller) -> Template:
     form = {"role": "volunteer", "language": "de", "category_ids": []}
     return page(request, "manage/member_form.html", form=form, subject=None, **await _choices(db))
 
 
 @post("/members/new", include_in_schema=False)
-async def create_member(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template | Redirect:
+async def create_member(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form, chosen = await _member_form(request)
     try:
         async with db.begin_nested():
@@ -150,8 +148,8 @@ async def create_member(
 
 async def _member_page(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     subject: Member,
     **context: Any,
 ) -> dict[str, Any]:
@@ -181,8 +179,8 @@ async def _member_page(
 @get("/members/{member_id:int}", include_in_schema=False)
 async def edit_member_form(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     member_id: FromPath[int],
 ) -> Template:
     subject = await members.get_member(db, member_id)
@@ -193,8 +191,8 @@ async def edit_member_form(
 @post("/members/{member_id:int}", include_in_schema=False)
 async def edit_member(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     member_id: FromPath[int],
 ) -> Template | Redirect:
     form, chosen = await _member_form(request)
@@ -214,15 +212,15 @@ async def edit_member(
 
 
 def _limit(value: str | None, field: str) -> int | None:
-    hours = whole(value, field)
+    hours = parse_whole(value, field)
     return None if hours is None else hours * 60
 
 
 @post("/members/{member_id:int}/limits", include_in_schema=False)
 async def set_limits(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     member_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
@@ -252,8 +250,8 @@ def readable_password() -> str:
 @post("/members/{member_id:int}/password", include_in_schema=False)
 async def set_password(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     member_id: FromPath[int],
 ) -> Template:
     form = await form_of(request)
@@ -278,8 +276,8 @@ async def set_password(
 @get("/members/{member_id:int}/login-sheet", include_in_schema=False)
 async def login_sheet(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     member_id: FromPath[int],
 ) -> Template:
     subject = await members.get_member(db, member_id)
@@ -291,9 +289,7 @@ async def login_sheet(
 
 
 @get("/assisted", include_in_schema=False)
-async def assisted_form(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def assisted_form(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     form = {
         "performed_on": date.today().isoformat(),
@@ -307,19 +303,17 @@ async def assisted_form(
 
 
 @post("/assisted", include_in_schema=False)
-async def assisted_entry(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template | Redirect:
+async def assisted_entry(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
             await exchanges.record_exchange(
                 db,
                 manager,
-                giver_id=whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
-                receiver_id=whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
-                minutes=duration(form),
-                performed_on=day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
+                giver_id=parse_whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
+                receiver_id=parse_whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
+                minutes=parse_duration(form),
+                performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
                 category=form.get("category", ""),
                 note=form.get("note"),
             )
@@ -335,12 +329,10 @@ async def assisted_entry(
 
 
 @get("/exchanges", include_in_schema=False)
-async def exchange_lists(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def exchange_lists(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
-    pending_page = whole(q.get("pending_page"), "pending_page") or 1
-    disputed_page = whole(q.get("disputed_page"), "disputed_page") or 1
+    pending_page = parse_whole(q.get("pending_page"), "pending_page") or 1
+    disputed_page = parse_whole(q.get("disputed_page"), "disputed_page") or 1
     return page(
         request,
         "manage/exchanges.html",
@@ -352,8 +344,8 @@ async def exchange_lists(
 @post("/exchanges/{exchange_id:int}/pay-from-pool", include_in_schema=False)
 async def pay_from_pool(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     exchange_id: FromPath[int],
 ) -> Redirect:
     await exchanges.pay_from_pool(db, manager, exchange_id)
@@ -361,18 +353,16 @@ async def pay_from_pool(
 
 
 @get("/transfers", include_in_schema=False)
-async def transfer_list(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def transfer_list(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
-    subject_id = whole(q.get("member"), "member")
+    subject_id = parse_whole(q.get("member"), "member")
     subject = await members.get_member(db, subject_id) if subject_id else None
     account = await ledger.account_of_member(db, subject_id) if subject_id else None
     lines = await directory.transfers(
         db,
         manager,
         account_id=account.id if account else None,
-        before_id=whole(q.get("before"), "before"),
+        before_id=parse_whole(q.get("before"), "before"),
     )
     return page(request, "manage/transfers.html", lines=lines, subject=subject)
 
@@ -380,8 +370,8 @@ async def transfer_list(
 @get("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
 async def reverse_form(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     transfer_id: FromPath[int],
 ) -> Template:
     line = await directory.transfer_line(db, manager, transfer_id)
@@ -391,8 +381,8 @@ async def reverse_form(
 @post("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
 async def reverse(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     transfer_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
@@ -412,11 +402,9 @@ async def reverse(
 
 
 @get("/pool", include_in_schema=False)
-async def pool_page(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def pool_page(request: Req, db: Db, manager: Caller) -> Template:
     pool = await directory.pool(db, manager)
-    before = whole(request.query_params.get("before"), "before")
+    before = parse_whole(request.query_params.get("before"), "before")
     lines = await directory.transfers(db, manager, account_id=pool.id, before_id=before)
     pending = await directory.pending_exchanges(db, manager, per_page=10)
     return page(request, "manage/pool.html", pool=pool, lines=lines, pending=pending)
@@ -425,7 +413,7 @@ async def pool_page(
 # --- Categories and districts ----------------------------------------------------------------
 
 
-async def _lists_page(request: Req, db: NamedDependency[AsyncSession], **context: Any) -> Template:
+async def _lists_page(request: Req, db: Db, **context: Any) -> Template:
     return page(
         request,
         "manage/lists.html",
@@ -437,16 +425,12 @@ async def _lists_page(request: Req, db: NamedDependency[AsyncSession], **context
 
 
 @get("/lists", include_in_schema=False)
-async def lists(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
+async def lists(request: Req, db: Db, manager: Caller) -> Template:
     return await _lists_page(request, db)
 
 
 @post("/categories", include_in_schema=False)
-async def add_category(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template | Redirect:
+async def add_category(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -465,8 +449,8 @@ async def add_category(
 @post("/categories/{category_id:int}", include_in_schema=False)
 async def change_category(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     category_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
@@ -489,9 +473,7 @@ async def change_category(
 
 
 @post("/districts", include_in_schema=False)
-async def add_district(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template | Redirect:
+async def add_district(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -505,8 +487,8 @@ async def add_district(
 @post("/districts/{district_id:int}", include_in_schema=False)
 async def change_district(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     district_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
@@ -526,10 +508,8 @@ async def change_district(
 
 
 @get("/matching", include_in_schema=False)
-async def matching(
-    request: Req, db: NamedDependency[AsyncSession], manager: NamedDependency[Member]
-) -> Template:
-    number = whole(request.query_params.get("page"), "page") or 1
+async def matching(request: Req, db: Db, manager: Caller) -> Template:
+    number = parse_whole(request.query_params.get("page"), "page") or 1
     result = await board.matching(db, manager, page=number)
     return page(request, "manage/matching.html", result=result)
 
@@ -537,12 +517,12 @@ async def matching(
 @post("/requests/{request_id:int}/assign", include_in_schema=False)
 async def assign(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    manager: NamedDependency[Member],
+    db: Db,
+    manager: Caller,
     request_id: FromPath[int],
 ) -> Redirect:
     form = await form_of(request)
-    helper_id = whole(form.get("helper_id"), "helper_id", required=True)
+    helper_id = parse_whole(form.get("helper_id"), "helper_id", required=True)
     await board.accept_helper(db, manager, request_id, helper_id)  # type: ignore[arg-type]
     return see_other("/manage/matching?done=assigned")
 
@@ -582,17 +562,15 @@ MANAGE = Router(
 # --- The offers and requests board (every signed-in member) ---------------------------------
 
 
-async def _board_filters(
-    request: Req, db: NamedDependency[AsyncSession]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _board_filters(request: Req, db: Db) -> tuple[dict[str, Any], dict[str, Any]]:
     q = request.query_params
     form = {k: q.get(k, "") for k in ("category_id", "district_id", "q", "expired")}
     query = {
-        "category_id": whole(form["category_id"], "category_id"),
-        "district_id": whole(form["district_id"], "district_id"),
+        "category_id": parse_whole(form["category_id"], "category_id"),
+        "district_id": parse_whole(form["district_id"], "district_id"),
         "search": form["q"],
         "include_expired": form["expired"] == "1",
-        "page": whole(q.get("page"), "page") or 1,
+        "page": parse_whole(q.get("page"), "page") or 1,
     }
     context = {
         "form": form,
@@ -605,25 +583,21 @@ async def _board_filters(
 
 
 @get("/board", include_in_schema=False)
-async def board_requests(
-    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
-) -> Template:
+async def board_requests(request: Req, db: Db, member: Caller) -> Template:
     query, context = await _board_filters(request, db)
     listing = await board.open_requests(db, member, **query)
     return page(request, "board/index.html", tab="requests", listing=listing, **context)
 
 
 @get("/board/offers", include_in_schema=False)
-async def board_offers(
-    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
-) -> Template:
+async def board_offers(request: Req, db: Db, member: Caller) -> Template:
     query, context = await _board_filters(request, db)
     listing = await board.open_offers(db, member, **query)
     mine = await board.offers_of(db, member, member.id)  # type: ignore[arg-type]
     return page(request, "board/index.html", tab="offers", listing=listing, mine=mine, **context)
 
 
-async def _offer_context(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
+async def _offer_context(db: Db) -> dict[str, Any]:
     return {
         "categories": await overview.categories(db),
         "districts": await overview.districts(db),
@@ -632,17 +606,13 @@ async def _offer_context(db: NamedDependency[AsyncSession]) -> dict[str, Any]:
 
 
 @get("/board/offers/new", include_in_schema=False)
-async def offer_form(
-    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
-) -> Template:
+async def offer_form(request: Req, db: Db, member: Caller) -> Template:
     form = {"district_id": str(member.district_id or "")}
     return page(request, "board/offer_new.html", form=form, **await _offer_context(db))
 
 
 @post("/board/offers/new", include_in_schema=False)
-async def create_offer(
-    request: Req, db: NamedDependency[AsyncSession], member: NamedDependency[Member]
-) -> Template | Redirect:
+async def create_offer(request: Req, db: Db, member: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -650,11 +620,11 @@ async def create_offer(
                 db,
                 member,
                 member_id=member.id,  # type: ignore[arg-type]
-                category_id=whole(form.get("category_id"), "category_id"),
+                category_id=parse_whole(form.get("category_id"), "category_id"),
                 title=form.get("title", ""),
                 description=form.get("description"),
-                district_id=whole(form.get("district_id"), "district_id"),
-                expires_on=day(form.get("expires_on"), "expires_on"),
+                district_id=parse_whole(form.get("district_id"), "district_id"),
+                expires_on=parse_day(form.get("expires_on"), "expires_on"),
             )
     except DomainError as exc:
         return page(
@@ -667,8 +637,8 @@ async def create_offer(
 @post("/board/offers/{offer_id:int}/close", include_in_schema=False)
 async def close_offer(
     request: Req,
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    db: Db,
+    member: Caller,
     offer_id: FromPath[int],
 ) -> Redirect:
     await board.close_offer(db, member, offer_id)

@@ -47,6 +47,11 @@ from timebank import access, board, exchanges, flags, i18n, members, overview, s
 from timebank.errors import DomainError, Forbidden, Invalid
 from timebank.models import LANGUAGES, STAFF_ROLES, URGENCIES, Member
 
+# Handler parameters Litestar injects by name (app.py declares the dependencies).
+Req = Request[Any, Any, Any]
+Db = NamedDependency[AsyncSession]
+Caller = NamedDependency[Member]
+
 LANG_COOKIE = "lang"
 TEXT_COOKIE = "text"
 YEAR = 365 * 24 * 3600
@@ -88,12 +93,12 @@ class Viewer:
         return self.role in STAFF_ROLES
 
 
-def _remember(request: Request[Any, Any, Any], member: NamedDependency[Member]) -> None:
+def _remember(request: Req, member: Caller) -> None:
     request.state.member = member
     request.state.viewer = Viewer(member.id, member.name, member.role, member.language)  # type: ignore[arg-type]
 
 
-def language_of(request: Request[Any, Any, Any]) -> str:
+def language_of(request: Req) -> str:
     """The signed-in member's language, else the visitor's cookie, else the browser's
     preference, else German."""
     viewer: Viewer | None = getattr(request.state, "viewer", None)
@@ -105,9 +110,7 @@ def language_of(request: Request[Any, Any, Any]) -> str:
     return _accepted_language(request.headers.get("accept-language")) or i18n.DEFAULT_LANGUAGE
 
 
-def page(
-    request: Request[Any, Any, Any], template: str, *, status: int = 200, **context: Any
-) -> Template:
+def page(request: Req, template: str, *, status: int = 200, **context: Any) -> Template:
     lang = language_of(request)
     context.setdefault("form", {})
     context.setdefault("errors", {})
@@ -138,7 +141,7 @@ def safe_next(value: str | None, default: str = "/home") -> str:
     return default
 
 
-async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def form_of(request: Req) -> dict[str, str]:
     data = await request.form()
     return {k: v.strip() if isinstance(v, str) else "" for k, v in data.items()}
 
@@ -148,7 +151,7 @@ def form_errors(exc: DomainError, lang: str) -> dict[str, str]:
     return {exc.field or "": i18n.gettext_for(lang, exc.detail)}
 
 
-def _whole(value: str | None, field: str, *, required: bool = False) -> int | None:
+def parse_whole(value: str | None, field: str, *, required: bool = False) -> int | None:
     if not value:
         if required:
             raise Invalid("please fill in this field", field=field)
@@ -159,7 +162,7 @@ def _whole(value: str | None, field: str, *, required: bool = False) -> int | No
         raise Invalid("please enter a whole number", field=field) from None
 
 
-def _day(value: str | None, field: str, *, required: bool = False) -> date | None:
+def parse_day(value: str | None, field: str, *, required: bool = False) -> date | None:
     if not value:
         if required:
             raise Invalid("please fill in this field", field=field)
@@ -170,7 +173,7 @@ def _day(value: str | None, field: str, *, required: bool = False) -> date | Non
         raise Invalid("please enter a date like 2026-03-31", field=field) from None
 
 
-def _duration(form: dict[str, str]) -> int:
+def parse_duration(form: dict[str, str]) -> int:
     """Hours and minutes from two fields; errors are reported on ``minutes``."""
     try:
         hours = int(form.get("hours") or 0)
@@ -188,9 +191,7 @@ def _duration(form: dict[str, str]) -> int:
 # --- Dependencies (wired in app.py) -----------------------------------------------------------
 
 
-async def provide_member(
-    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
-) -> Member:
+async def provide_member(request: Req, db: Db) -> Member:
     """The member signed in with the session cookie; otherwise off to the sign-in page."""
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is None:
@@ -199,16 +200,14 @@ async def provide_member(
     return member
 
 
-async def _optional_member(
-    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
-) -> Member | None:
+async def _optional_member(request: Req, db: Db) -> Member | None:
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is not None:
         _remember(request, member)
     return member
 
 
-def _secure(request: Request[Any, Any, Any]) -> bool:
+def _secure(request: Req) -> bool:
     return request.url.scheme == "https"
 
 
@@ -216,23 +215,19 @@ def _secure(request: Request[Any, Any, Any]) -> bool:
 
 
 @get("/", include_in_schema=False)
-async def index(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Redirect:
+async def index(request: Req, db: Db) -> Redirect:
     return see_other("/home" if await _optional_member(request, db) else "/login")
 
 
 @get("/login", include_in_schema=False)
-async def login_form(
-    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
-) -> Template | Redirect:
+async def login_form(request: Req, db: Db) -> Template | Redirect:
     if await _optional_member(request, db):
         return see_other(safe_next(request.query_params.get("next")))
     return page(request, "auth/login.html", next=safe_next(request.query_params.get("next")))
 
 
 @post("/login", include_in_schema=False)
-async def login(
-    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
-) -> Template | Redirect:
+async def login(request: Req, db: Db) -> Template | Redirect:
     form = await form_of(request)
     address = request.client.host if request.client else "unknown"
     next_url = safe_next(form.get("next"))
@@ -272,7 +267,7 @@ async def login(
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Redirect:
+async def logout(request: Req, db: Db) -> Redirect:
     token = request.cookies.get(signin.SESSION_COOKIE)
     if token:
         await signin.end_session(db, token)
@@ -282,9 +277,7 @@ async def logout(request: Request[Any, Any, Any], db: NamedDependency[AsyncSessi
 
 
 @post("/language", include_in_schema=False)
-async def choose_language(
-    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
-) -> Redirect:
+async def choose_language(request: Req, db: Db) -> Redirect:
     form = await form_of(request)
     lang = form.get("lang", "")
     back = safe_next(form.get("next"), "/")
@@ -298,7 +291,7 @@ async def choose_language(
 
 
 @post("/text-size", include_in_schema=False)
-async def choose_text_size(request: Request[Any, Any, Any]) -> Redirect:
+async def choose_text_size(request: Req) -> Redirect:
     form = await form_of(request)
     size = "large" if form.get("size") == "large" else "normal"
     cookie = Cookie(key=TEXT_COOKIE, value=size, samesite="lax", max_age=YEAR, path="/")
@@ -310,9 +303,9 @@ async def choose_text_size(request: Request[Any, Any, Any]) -> Redirect:
 
 @get("/home", include_in_schema=False)
 async def home(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template:
     context: dict[str, Any] = {
         "balance": await overview.balance(db, member, member),
@@ -336,9 +329,7 @@ async def home(
 # --- Logging hours ----------------------------------------------------------------------------
 
 
-async def _log_form_context(
-    db: NamedDependency[AsyncSession], member: NamedDependency[Member], request_id: int | None
-) -> dict[str, Any]:
+async def _log_form_context(db: Db, member: Caller, request_id: int | None) -> dict[str, Any]:
     card = await board.get_request(db, member, request_id) if request_id else None
     people = await overview.people_helped_before(db, member)
     if card is not None and all(p.id != card.request.member_id for p in people):
@@ -353,11 +344,11 @@ async def _log_form_context(
 
 @get("/exchanges/new", include_in_schema=False)
 async def log_hours_form(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template:
-    request_id = _whole(request.query_params.get("request"), "request")
+    request_id = parse_whole(request.query_params.get("request"), "request")
     context = await _log_form_context(db, member, request_id)
     form = {"performed_on": date.today().isoformat(), "hours": "1", "minutes": "0"}
     card = context["card"]
@@ -372,14 +363,14 @@ async def log_hours_form(
 
 @post("/exchanges/new", include_in_schema=False)
 async def log_hours(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
-            receiver = _whole(form.get("receiver_number"), "receiver_number") or _whole(
+            receiver = parse_whole(form.get("receiver_number"), "receiver_number") or parse_whole(
                 form.get("receiver_id"), "receiver_id"
             )
             if receiver is None:
@@ -389,24 +380,21 @@ async def log_hours(
                 member,
                 giver_id=member.id,  # type: ignore[arg-type]
                 receiver_id=receiver,
-                minutes=_duration(form),
-                performed_on=_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
+                minutes=parse_duration(form),
+                performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
                 category=form.get("category", ""),
                 note=form.get("note"),
-                request_id=_whole(form.get("request_id"), "request_id"),
+                request_id=parse_whole(form.get("request_id"), "request_id"),
             )
     except DomainError as exc:
-        context = await _log_form_context(db, member, _whole(form.get("request_id"), "x"))
+        context = await _log_form_context(db, member, parse_whole(form.get("request_id"), "x"))
         errors = form_errors(exc, language_of(request))
         return page(request, "exchanges/new.html", status=400, form=form, errors=errors, **context)
     return see_other("/home?done=logged")
 
 
-async def _assisted_context(
-    db: NamedDependency[AsyncSession], member: NamedDependency[Member]
-) -> dict[str, Any]:
-    if not member.is_staff:
-        raise Forbidden("only staff enter help on behalf of others")
+async def _assisted_context(db: Db, member: Caller) -> dict[str, Any]:
+    access.require_staff(member)
     return {
         "clients": await overview.clients_of(db, member),
         "helpers": await overview.helpers(db, member),
@@ -417,9 +405,9 @@ async def _assisted_context(
 
 @get("/exchanges/assisted", include_in_schema=False)
 async def assisted_form(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template | Redirect:
     if access.is_manager(member):
         # The manager acts for everyone: their form takes member numbers, not a client list.
@@ -431,9 +419,9 @@ async def assisted_form(
 
 @post("/exchanges/assisted", include_in_schema=False)
 async def assisted_entry(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template | Redirect:
     context = await _assisted_context(db, member)
     form = await form_of(request)
@@ -442,10 +430,10 @@ async def assisted_entry(
             await exchanges.record_exchange(
                 db,
                 member,
-                giver_id=_whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
-                receiver_id=_whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
-                minutes=_duration(form),
-                performed_on=_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
+                giver_id=parse_whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
+                receiver_id=parse_whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
+                minutes=parse_duration(form),
+                performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
                 category=form.get("category", ""),
                 note=form.get("note"),
             )
@@ -459,9 +447,9 @@ async def assisted_entry(
 
 @post("/exchanges/{exchange_id:int}/confirm", include_in_schema=False)
 async def confirm(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
     exchange_id: FromPath[int],
 ) -> Redirect:
     await exchanges.confirm_exchange(db, member, exchange_id)
@@ -470,9 +458,9 @@ async def confirm(
 
 @post("/exchanges/{exchange_id:int}/reject", include_in_schema=False)
 async def dispute(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
     exchange_id: FromPath[int],
 ) -> Redirect:
     form = await form_of(request)
@@ -487,29 +475,27 @@ async def dispute(
 
 
 @get("/statement", include_in_schema=False)
-async def my_statement(
-    request: Request[Any, Any, Any], member: NamedDependency[Member]
-) -> Redirect:
+async def my_statement(request: Req, member: Caller) -> Redirect:
     return see_other(f"/members/{member.id}/statement")
 
 
 @get("/members/{member_id:int}/statement", include_in_schema=False)
 async def statement(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
     member_id: FromPath[int],
 ) -> Template:
-    before = _whole(request.query_params.get("before"), "before")
+    before = parse_whole(request.query_params.get("before"), "before")
     view = await overview.statement(db, member, member_id, before=before)
     return page(request, "statement/statement.html", statement=view)
 
 
 @get("/donate", include_in_schema=False)
 async def donate_form(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template:
     balance = await overview.balance(db, member, member)
     return page(request, "exchanges/donate.html", balance=balance, form={"hours": "1"})
@@ -517,14 +503,14 @@ async def donate_form(
 
 @post("/donate", include_in_schema=False)
 async def donate(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
-            await exchanges.donate_to_pool(db, member, _duration(form))
+            await exchanges.donate_to_pool(db, member, parse_duration(form))
     except DomainError as exc:
         balance = await overview.balance(db, member, member)
         errors = form_errors(exc, language_of(request))
@@ -537,9 +523,7 @@ async def donate(
 # --- Asking for help and answering ------------------------------------------------------------
 
 
-async def _request_form_context(
-    db: NamedDependency[AsyncSession], member: NamedDependency[Member]
-) -> dict[str, Any]:
+async def _request_form_context(db: Db, member: Caller) -> dict[str, Any]:
     return {
         "categories": await overview.categories(db),
         "districts": await overview.districts(db),
@@ -551,9 +535,9 @@ async def _request_form_context(
 
 @get("/requests/new", include_in_schema=False)
 async def request_form(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template:
     form = {
         "urgency": "normal",
@@ -567,9 +551,9 @@ async def request_form(
 
 @post("/requests/new", include_in_schema=False)
 async def ask_for_help(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
 ) -> Template | Redirect:
     form = await form_of(request)
     try:
@@ -577,12 +561,12 @@ async def ask_for_help(
             created = await board.create_request(
                 db,
                 member,
-                member_id=_whole(form.get("member_id"), "member_id") or member.id,  # type: ignore[arg-type]
-                category_id=_whole(form.get("category_id"), "category_id"),
+                member_id=parse_whole(form.get("member_id"), "member_id") or member.id,  # type: ignore[arg-type]
+                category_id=parse_whole(form.get("category_id"), "category_id"),
                 title=form.get("title", ""),
                 description=form.get("description"),
-                district_id=_whole(form.get("district_id"), "district_id"),
-                needed_on=_day(form.get("needed_on"), "needed_on"),
+                district_id=parse_whole(form.get("district_id"), "district_id"),
+                needed_on=parse_day(form.get("needed_on"), "needed_on"),
                 when_text=form.get("when_text"),
                 urgency=form.get("urgency") or "normal",
                 contact=form.get("contact"),
@@ -596,9 +580,9 @@ async def ask_for_help(
 
 @get("/requests/{request_id:int}", include_in_schema=False)
 async def show_request(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
     request_id: FromPath[int],
 ) -> Template:
     card = await board.get_request(db, member, request_id)
@@ -616,9 +600,9 @@ async def show_request(
 
 @post("/requests/{request_id:int}/respond", include_in_schema=False)
 async def respond(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
     request_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
@@ -645,22 +629,22 @@ async def respond(
 
 @post("/requests/{request_id:int}/accept", include_in_schema=False)
 async def accept(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
     request_id: FromPath[int],
 ) -> Redirect:
     form = await form_of(request)
-    helper_id = _whole(form.get("helper_id"), "helper_id", required=True)
+    helper_id = parse_whole(form.get("helper_id"), "helper_id", required=True)
     await board.accept_helper(db, member, request_id, helper_id)  # type: ignore[arg-type]
     return see_other(f"/requests/{request_id}?done=accepted")
 
 
 @post("/requests/{request_id:int}/close", include_in_schema=False)
 async def close(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    member: NamedDependency[Member],
+    request: Req,
+    db: Db,
+    member: Caller,
     request_id: FromPath[int],
 ) -> Redirect:
     await board.close_request(db, member, request_id)
@@ -679,7 +663,7 @@ def with_error_pages(handlers: dict[Any, Callable[..., Response[Any]]]) -> dict[
     The JSON handler still runs first, so its status code and its logging stay the rules."""
 
     def wrap(json_handler: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]:
-        def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        def handle(request: Req, exc: Exception) -> Response[Any]:
             answer = json_handler(request, exc)
             path = request.url.path
             if path.startswith(JSON_PATHS):
