@@ -11,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import PASSWORD
-from timebank import ledger, members
+from timebank import ledger, members, signin
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid, NotFound
 from timebank.members import NewMember
@@ -173,6 +173,23 @@ async def test_members_change_their_own_password_and_only_the_manager_anyone_els
         senior = await members.get_member(s, world.senior.id)  # type: ignore[arg-type]
         await members.set_password(s, senior, "vom Büro gesetzt", actor=world.manager)
     assert members.password_matches(senior, "vom Büro gesetzt")
+
+
+async def test_a_password_reset_signs_the_member_out_of_every_browser(sessions, world):
+    async with transaction(sessions) as s:
+        _, old_token = await signin.sign_in(
+            s, "sieglinde@example.org", PASSWORD, address="127.0.0.1"
+        )
+    async with transaction(sessions) as s:
+        assert await signin.member_for_session(s, old_token) is not None
+        senior = await members.get_member(s, world.senior.id)  # type: ignore[arg-type]
+        await members.set_password(s, senior, "vom Büro neu gesetzt", actor=world.manager)
+    async with transaction(sessions) as s:
+        assert await signin.member_for_session(s, old_token) is None
+        _, new_token = await signin.sign_in(
+            s, "sieglinde@example.org", "vom Büro neu gesetzt", address="127.0.0.1"
+        )
+        assert await signin.member_for_session(s, new_token) is not None
 
 
 # --- API tokens -----------------------------------------------------------------------------

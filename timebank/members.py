@@ -10,6 +10,7 @@ from datetime import date
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +26,7 @@ from timebank.models import (
     Member,
     MemberCategory,
     Organization,
+    WebSession,
     utcnow,
 )
 
@@ -220,13 +222,17 @@ async def category_by_slug(session: AsyncSession, slug: str) -> Category:
 async def set_password(
     session: AsyncSession, member: Member, password: str, *, actor: Member | None
 ) -> None:
-    """Members change their own password; managers set or reset anyone's."""
+    """Members change their own password; managers set or reset anyone's.
+
+    Every browser signed in with the old password is signed out: a reset is often made
+    because the old password got out."""
     if actor is not None and actor.id != member.id:
         access.require_manager(actor)
     if not member.email:
         raise Invalid("this member has no email address to log in with", field="email")
     member.password_hash = hash_password(password)
     session.add(member)
+    await session.exec(delete(WebSession).where(WebSession.member_id == member.id))  # type: ignore[call-overload, arg-type]
     await session.flush()
 
 
