@@ -236,6 +236,40 @@ async def test_logging_hours_then_the_senior_confirms_and_both_statements_show_i
     assert "Sie haben 2:00 Std. gegeben und 0:00 Std. erhalten" in home
 
 
+async def test_a_log_hours_form_sent_twice_books_once(
+    client: Client, world: World, sessions: Sessions
+) -> None:
+    """A double click or a reload sends the same form again: it carries the key it was
+    drawn with, so the second send finds the first entry instead of adding one."""
+    await sign_in(client, "volker@example.org")
+    drawn = main_of((await client.get("/exchanges/new")).text)
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', drawn)
+    assert found is not None
+    data = {
+        "receiver_number": str(world.senior.id),
+        "performed_on": date.today().isoformat(),
+        "hours": "1",
+        "minutes": "30",
+        "category": "shopping",
+        "idempotency_key": found.group(1),
+    }
+    first = await post(client, "/exchanges/new", data)
+    second = await post(client, "/exchanges/new", data)
+    assert first.status_code == second.status_code == 303
+    assert len(await exchanges_between(sessions, world.volunteer, world.senior)) == 1
+
+    # Back button, other values, same key: refused in plain words, a fresh key to go on with.
+    changed = await post(client, "/exchanges/new", {**data, "hours": "3"})
+    assert changed.status_code == 400
+    page = main_of(changed.text)
+    assert "Dieses Formular wurde schon abgeschickt" in page
+    again = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+    assert again is not None and again.group(1) != found.group(1)
+    assert [
+        e.minutes for e in await exchanges_between(sessions, world.volunteer, world.senior)
+    ] == [90]
+
+
 async def test_form_errors_appear_next_to_the_field_with_the_values_kept(
     client: Client, world: World, sessions: Sessions
 ) -> None:

@@ -28,11 +28,13 @@ from timebank.web import (
     form_errors,
     form_of,
     language_of,
+    once_key,
     page,
     parse_day,
     parse_duration,
     parse_whole,
     see_other,
+    sent_key,
 )
 
 
@@ -297,6 +299,7 @@ async def assisted_form(request: Req, db: Db, manager: Caller) -> Template:
         "minutes": "0",
         "giver_id": q.get("giver_id", ""),
         "receiver_id": q.get("receiver_id", ""),
+        "idempotency_key": once_key(),
     }
     categories = await overview.categories(db)
     return page(request, "manage/assisted.html", form=form, categories=categories)
@@ -316,8 +319,10 @@ async def assisted_entry(request: Req, db: Db, manager: Caller) -> Template | Re
                 performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
                 category=form.get("category", ""),
                 note=form.get("note"),
+                idempotency_key=sent_key(form),
             )
     except DomainError as exc:
+        form["idempotency_key"] = once_key()
         return page(
             request, "manage/assisted.html", status=400, form=form,
             errors=_errors(request, exc), categories=await overview.categories(db),

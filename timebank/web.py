@@ -29,6 +29,7 @@ How to add a page
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -43,7 +44,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, board, exchanges, flags, i18n, members, overview, signin
+from timebank import access, board, exchanges, flags, i18n, ledger, members, overview, signin
 from timebank.errors import DomainError, Forbidden, Invalid
 from timebank.models import LANGUAGES, STAFF_ROLES, URGENCIES, Member
 
@@ -146,9 +147,25 @@ async def form_of(request: Req) -> dict[str, str]:
     return {k: v.strip() if isinstance(v, str) else "" for k, v in data.items()}
 
 
+ALREADY_SENT = "This form was sent already. To log more help, fill in the form again."
+
+
 def form_errors(exc: DomainError, lang: str) -> dict[str, str]:
     """A domain refusal as ``{field: message}``; errors that belong to no field use ``""``."""
+    if isinstance(exc, ledger.IdempotencyConflict):
+        # Sent again with other values (the back button): the first entry stands.
+        return {"": i18n.gettext_for(lang, ALREADY_SENT)}
     return {exc.field or "": i18n.gettext_for(lang, exc.detail)}
+
+
+def once_key() -> str:
+    """A fresh key for a form that books hours: sent twice (a double click, a reload), the
+    form books once, because the domain returns the first result for a key it has seen."""
+    return secrets.token_urlsafe(16)
+
+
+def sent_key(form: dict[str, str]) -> str | None:
+    return form.get("idempotency_key") or None
 
 
 def parse_whole(value: str | None, field: str, *, required: bool = False) -> int | None:
@@ -350,7 +367,12 @@ async def log_hours_form(
 ) -> Template:
     request_id = parse_whole(request.query_params.get("request"), "request")
     context = await _log_form_context(db, member, request_id)
-    form = {"performed_on": date.today().isoformat(), "hours": "1", "minutes": "0"}
+    form = {
+        "performed_on": date.today().isoformat(),
+        "hours": "1",
+        "minutes": "0",
+        "idempotency_key": once_key(),
+    }
     card = context["card"]
     if card is not None:
         form |= {
@@ -385,8 +407,10 @@ async def log_hours(
                 category=form.get("category", ""),
                 note=form.get("note"),
                 request_id=parse_whole(form.get("request_id"), "request_id"),
+                idempotency_key=sent_key(form),
             )
     except DomainError as exc:
+        form["idempotency_key"] = once_key()
         context = await _log_form_context(db, member, parse_whole(form.get("request_id"), "x"))
         errors = form_errors(exc, language_of(request))
         return page(request, "exchanges/new.html", status=400, form=form, errors=errors, **context)
@@ -413,7 +437,12 @@ async def assisted_form(
         # The manager acts for everyone: their form takes member numbers, not a client list.
         return see_other("/manage/assisted")
     context = await _assisted_context(db, member)
-    form = {"performed_on": date.today().isoformat(), "hours": "1", "minutes": "0"}
+    form = {
+        "performed_on": date.today().isoformat(),
+        "hours": "1",
+        "minutes": "0",
+        "idempotency_key": once_key(),
+    }
     return page(request, "exchanges/assisted.html", form=form, **context)
 
 
@@ -436,8 +465,10 @@ async def assisted_entry(
                 performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
                 category=form.get("category", ""),
                 note=form.get("note"),
+                idempotency_key=sent_key(form),
             )
     except DomainError as exc:
+        form["idempotency_key"] = once_key()
         errors = form_errors(exc, language_of(request))
         return page(
             request, "exchanges/assisted.html", status=400, form=form, errors=errors, **context
@@ -498,7 +529,12 @@ async def donate_form(
     member: Caller,
 ) -> Template:
     balance = await overview.balance(db, member, member)
-    return page(request, "exchanges/donate.html", balance=balance, form={"hours": "1"})
+    return page(
+        request,
+        "exchanges/donate.html",
+        balance=balance,
+        form={"hours": "1", "idempotency_key": once_key()},
+    )
 
 
 @post("/donate", include_in_schema=False)
@@ -510,8 +546,11 @@ async def donate(
     form = await form_of(request)
     try:
         async with db.begin_nested():
-            await exchanges.donate_to_pool(db, member, parse_duration(form))
+            await exchanges.donate_to_pool(
+                db, member, parse_duration(form), idempotency_key=sent_key(form)
+            )
     except DomainError as exc:
+        form["idempotency_key"] = once_key()
         balance = await overview.balance(db, member, member)
         errors = form_errors(exc, language_of(request))
         return page(
