@@ -31,10 +31,9 @@ from timebank.web import (
     once_key,
     page,
     parse_day,
-    parse_duration,
     parse_whole,
+    record_from_form,
     see_other,
-    sent_key,
 )
 
 
@@ -310,17 +309,7 @@ async def assisted_entry(request: Req, db: Db, manager: Caller) -> Template | Re
     form = await form_of(request)
     try:
         async with db.begin_nested():
-            await exchanges.record_exchange(
-                db,
-                manager,
-                giver_id=parse_whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
-                receiver_id=parse_whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
-                minutes=parse_duration(form),
-                performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
-                category=form.get("category", ""),
-                note=form.get("note"),
-                idempotency_key=sent_key(form),
-            )
+            await record_from_form(db, manager, form)
     except DomainError as exc:
         form["idempotency_key"] = once_key()
         return page(

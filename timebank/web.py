@@ -168,6 +168,32 @@ def sent_key(form: dict[str, str]) -> str | None:
     return form.get("idempotency_key") or None
 
 
+async def record_from_form(
+    db: AsyncSession,
+    actor: Member,
+    form: dict[str, str],
+    *,
+    giver_id: int | None = None,
+    receiver_id: int | None = None,
+    request_id: int | None = None,
+) -> exchanges.ExchangeResult:
+    """Book the help a log-hours or assisted-entry form describes. Giver and receiver come
+    from the form unless the page fixes them (a helper logging their own hours)."""
+    return await exchanges.record_exchange(
+        db,
+        actor,
+        giver_id=giver_id or parse_whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
+        receiver_id=receiver_id
+        or parse_whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
+        minutes=parse_duration(form),
+        performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
+        category=form.get("category", ""),
+        note=form.get("note"),
+        request_id=request_id,
+        idempotency_key=sent_key(form),
+    )
+
+
 def parse_whole(value: str | None, field: str, *, required: bool = False) -> int | None:
     if not value:
         if required:
@@ -397,17 +423,13 @@ async def log_hours(
             )
             if receiver is None:
                 raise Invalid("choose whom you helped", field="receiver_id")
-            await exchanges.record_exchange(
+            await record_from_form(
                 db,
                 member,
-                giver_id=member.id,  # type: ignore[arg-type]
+                form,
+                giver_id=member.id,
                 receiver_id=receiver,
-                minutes=parse_duration(form),
-                performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
-                category=form.get("category", ""),
-                note=form.get("note"),
                 request_id=parse_whole(form.get("request_id"), "request_id"),
-                idempotency_key=sent_key(form),
             )
     except DomainError as exc:
         form["idempotency_key"] = once_key()
@@ -456,17 +478,7 @@ async def assisted_entry(
     form = await form_of(request)
     try:
         async with db.begin_nested():
-            await exchanges.record_exchange(
-                db,
-                member,
-                giver_id=parse_whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
-                receiver_id=parse_whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
-                minutes=parse_duration(form),
-                performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
-                category=form.get("category", ""),
-                note=form.get("note"),
-                idempotency_key=sent_key(form),
-            )
+            await record_from_form(db, member, form)
     except DomainError as exc:
         form["idempotency_key"] = once_key()
         errors = form_errors(exc, language_of(request))
