@@ -85,12 +85,7 @@ async def _member_page(
 
 
 @get("/flags/members/{member_id:int}", include_in_schema=False)
-async def member_flags(
-    request: Req,
-    db: Db,
-    manager: Caller,
-    member_id: FromPath[int],
-) -> Template:
+async def member_flags(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
     return await _member_page(request, db, manager, member_id)
 
 

@@ -249,12 +249,7 @@ def readable_password() -> str:
 
 
 @post("/members/{member_id:int}/password", include_in_schema=False)
-async def set_password(
-    request: Req,
-    db: Db,
-    manager: Caller,
-    member_id: FromPath[int],
-) -> Template:
+async def set_password(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
     form = await form_of(request)
     subject = await members.get_member(db, member_id)
     password = form.get("password") or readable_password()
@@ -275,12 +270,7 @@ async def set_password(
 
 
 @get("/members/{member_id:int}/login-sheet", include_in_schema=False)
-async def login_sheet(
-    request: Req,
-    db: Db,
-    manager: Caller,
-    member_id: FromPath[int],
-) -> Template:
+async def login_sheet(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
     subject = await members.get_member(db, member_id)
     site = request.app.state.settings.base_url
     return page(request, "manage/login_sheet.html", subject=subject, password=None, site=site)
@@ -509,12 +499,7 @@ async def matching(request: Req, db: Db, manager: Caller) -> Template:
 
 
 @post("/requests/{request_id:int}/assign", include_in_schema=False)
-async def assign(
-    request: Req,
-    db: Db,
-    manager: Caller,
-    request_id: FromPath[int],
-) -> Redirect:
+async def assign(request: Req, db: Db, manager: Caller, request_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
     helper_id = parse_whole(form.get("helper_id"), "helper_id", required=True)
     await board.accept_helper(db, manager, request_id, helper_id)  # type: ignore[arg-type]
@@ -629,12 +614,7 @@ async def create_offer(request: Req, db: Db, member: Caller) -> Template | Redir
 
 
 @post("/board/offers/{offer_id:int}/close", include_in_schema=False)
-async def close_offer(
-    request: Req,
-    db: Db,
-    member: Caller,
-    offer_id: FromPath[int],
-) -> Redirect:
+async def close_offer(request: Req, db: Db, member: Caller, offer_id: FromPath[int]) -> Redirect:
     await board.close_offer(db, member, offer_id)
     return see_other("/board/offers?done=offer_closed")
 

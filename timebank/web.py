@@ -345,11 +345,7 @@ async def choose_text_size(request: Req) -> Redirect:
 
 
 @get("/home", include_in_schema=False)
-async def home(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template:
+async def home(request: Req, db: Db, member: Caller) -> Template:
     context: dict[str, Any] = {
         "balance": await overview.balance(db, member, member),
         "to_decide": await overview.to_decide(db, member, member),
@@ -386,11 +382,7 @@ async def _log_form_context(db: Db, member: Caller, request_id: int | None) -> d
 
 
 @get("/exchanges/new", include_in_schema=False)
-async def log_hours_form(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template:
+async def log_hours_form(request: Req, db: Db, member: Caller) -> Template:
     request_id = parse_whole(request.query_params.get("request"), "request")
     context = await _log_form_context(db, member, request_id)
     form = {
@@ -410,11 +402,7 @@ async def log_hours_form(
 
 
 @post("/exchanges/new", include_in_schema=False)
-async def log_hours(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template | Redirect:
+async def log_hours(request: Req, db: Db, member: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -450,11 +438,7 @@ async def _assisted_context(db: Db, member: Caller) -> dict[str, Any]:
 
 
 @get("/exchanges/assisted", include_in_schema=False)
-async def assisted_form(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template | Redirect:
+async def assisted_form(request: Req, db: Db, member: Caller) -> Template | Redirect:
     if access.is_manager(member):
         # The manager acts for everyone: their form takes member numbers, not a client list.
         return see_other("/manage/assisted")
@@ -469,11 +453,7 @@ async def assisted_form(
 
 
 @post("/exchanges/assisted", include_in_schema=False)
-async def assisted_entry(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template | Redirect:
+async def assisted_entry(request: Req, db: Db, member: Caller) -> Template | Redirect:
     context = await _assisted_context(db, member)
     form = await form_of(request)
     try:
@@ -489,23 +469,13 @@ async def assisted_entry(
 
 
 @post("/exchanges/{exchange_id:int}/confirm", include_in_schema=False)
-async def confirm(
-    request: Req,
-    db: Db,
-    member: Caller,
-    exchange_id: FromPath[int],
-) -> Redirect:
+async def confirm(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
     await exchanges.confirm_exchange(db, member, exchange_id)
     return see_other("/home?done=confirmed")
 
 
 @post("/exchanges/{exchange_id:int}/reject", include_in_schema=False)
-async def dispute(
-    request: Req,
-    db: Db,
-    member: Caller,
-    exchange_id: FromPath[int],
-) -> Redirect:
+async def dispute(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
     reason = form.get("reason") or i18n.gettext_for(
         member.language, "Disputed: this did not happen like this"
@@ -523,23 +493,14 @@ async def my_statement(request: Req, member: Caller) -> Redirect:
 
 
 @get("/members/{member_id:int}/statement", include_in_schema=False)
-async def statement(
-    request: Req,
-    db: Db,
-    member: Caller,
-    member_id: FromPath[int],
-) -> Template:
+async def statement(request: Req, db: Db, member: Caller, member_id: FromPath[int]) -> Template:
     before = parse_whole(request.query_params.get("before"), "before")
     view = await overview.statement(db, member, member_id, before=before)
     return page(request, "statement/statement.html", statement=view)
 
 
 @get("/donate", include_in_schema=False)
-async def donate_form(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template:
+async def donate_form(request: Req, db: Db, member: Caller) -> Template:
     balance = await overview.balance(db, member, member)
     return page(
         request,
@@ -550,11 +511,7 @@ async def donate_form(
 
 
 @post("/donate", include_in_schema=False)
-async def donate(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template | Redirect:
+async def donate(request: Req, db: Db, member: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -585,11 +542,7 @@ async def _request_form_context(db: Db, member: Caller) -> dict[str, Any]:
 
 
 @get("/requests/new", include_in_schema=False)
-async def request_form(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template:
+async def request_form(request: Req, db: Db, member: Caller) -> Template:
     form = {
         "urgency": "normal",
         "district_id": str(member.district_id or ""),
@@ -601,11 +554,7 @@ async def request_form(
 
 
 @post("/requests/new", include_in_schema=False)
-async def ask_for_help(
-    request: Req,
-    db: Db,
-    member: Caller,
-) -> Template | Redirect:
+async def ask_for_help(request: Req, db: Db, member: Caller) -> Template | Redirect:
     form = await form_of(request)
     try:
         async with db.begin_nested():
@@ -630,12 +579,7 @@ async def ask_for_help(
 
 
 @get("/requests/{request_id:int}", include_in_schema=False)
-async def show_request(
-    request: Req,
-    db: Db,
-    member: Caller,
-    request_id: FromPath[int],
-) -> Template:
+async def show_request(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Template:
     card = await board.get_request(db, member, request_id)
     requester = await members.get_member(db, card.request.member_id)
     own = access.can_act_as(member, requester)
@@ -679,12 +623,7 @@ async def respond(
 
 
 @post("/requests/{request_id:int}/accept", include_in_schema=False)
-async def accept(
-    request: Req,
-    db: Db,
-    member: Caller,
-    request_id: FromPath[int],
-) -> Redirect:
+async def accept(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
     helper_id = parse_whole(form.get("helper_id"), "helper_id", required=True)
     await board.accept_helper(db, member, request_id, helper_id)  # type: ignore[arg-type]
@@ -692,12 +631,7 @@ async def accept(
 
 
 @post("/requests/{request_id:int}/close", include_in_schema=False)
-async def close(
-    request: Req,
-    db: Db,
-    member: Caller,
-    request_id: FromPath[int],
-) -> Redirect:
+async def close(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Redirect:
     await board.close_request(db, member, request_id)
     return see_other("/home?done=closed")
 
