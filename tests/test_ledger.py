@@ -119,6 +119,17 @@ async def test_the_database_refuses_to_change_or_remove_a_transfer(sessions, wor
     assert [(t.minutes, t.reason) for t in rows] == [(60, None)]
 
 
+async def test_the_database_refuses_to_empty_the_ledger(sessions, world, dialect):
+    await pay(sessions, world, world.senior.id, world.volunteer.id, 60)
+    # SQLite has no TRUNCATE; its way to empty a table is an unqualified DELETE.
+    statement = "TRUNCATE transfers" if dialect == "postgresql" else "DELETE FROM transfers"
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with transaction(sessions) as s:
+            await s.exec(text(statement))  # type: ignore[call-overload]
+    async with transaction(sessions) as s:
+        assert len((await s.exec(select(Transfer))).all()) == 1
+
+
 async def test_a_reversal_restores_both_balances_and_keeps_the_original(sessions, world):
     original = await pay(sessions, world, world.senior.id, world.volunteer.id, 60)
     async with transaction(sessions) as s:
