@@ -54,22 +54,23 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(LOCAL_TIME) if value.tzinfo else value
 
 
+def _local_day(value: date | datetime) -> date:
+    """A stored moment as the day it was in the network's town (dates pass through)."""
+    return _local(value).date() if isinstance(value, datetime) else value
+
+
 @pass_context
 def long_date(ctx: Context, value: date | datetime | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = _local(value).date()
-    return format_date(value, format="long", locale=_locale(ctx))
+    return format_date(_local_day(value), format="long", locale=_locale(ctx))
 
 
 @pass_context
 def short_date(ctx: Context, value: date | datetime | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = _local(value).date()
-    return format_date(value, format="medium", locale=_locale(ctx))
+    return format_date(_local_day(value), format="medium", locale=_locale(ctx))
 
 
 @pass_context
@@ -91,9 +92,7 @@ def month(ctx: Context, value: date | datetime | None) -> str:
     """The month as "November 2026" in the page's language (headings of the statement)."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = _local(value).date()
-    return format_date(value, format="LLLL yyyy", locale=_locale(ctx))
+    return format_date(_local_day(value), format="LLLL yyyy", locale=_locale(ctx))
 
 
 @pass_context
@@ -101,9 +100,7 @@ def iso_date(ctx: Context, value: date | datetime | None) -> str:
     """For ``<time datetime=…>`` and ``<input type=date>``."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = _local(value).date()
-    return value.isoformat()
+    return _local_day(value).isoformat()
 
 
 @pass_context
