@@ -279,6 +279,30 @@ async def get_request(session: AsyncSession, actor: Member, request_id: int) -> 
     return _to_request_card(row)
 
 
+def _listing_filters(
+    model: type[HelpRequest] | type[Offer],
+    category_id: int | None,
+    district_id: int | None,
+    search: str | None,
+) -> list[Any]:
+    """The board's filters, the same for requests and offers: category, district, and
+    words in the title or description."""
+    conditions: list[Any] = []
+    if category_id:
+        conditions.append(model.category_id == category_id)
+    if district_id:
+        conditions.append(model.district_id == district_id)
+    words = (search or "").strip()
+    if words:
+        conditions.append(
+            or_(
+                model.title.icontains(words, autoescape=True),  # type: ignore[attr-defined]
+                model.description.icontains(words, autoescape=True),  # type: ignore[union-attr]
+            )
+        )
+    return conditions
+
+
 async def open_requests(
     session: AsyncSession,
     actor: Member,
@@ -301,18 +325,7 @@ async def open_requests(
         conditions.append(HelpRequest.status.in_(("open", "expired")))  # type: ignore[attr-defined]
     else:
         conditions.append(_still_open(today))
-    if category_id:
-        conditions.append(HelpRequest.category_id == category_id)
-    if district_id:
-        conditions.append(HelpRequest.district_id == district_id)
-    words = (search or "").strip()
-    if words:
-        conditions.append(
-            or_(
-                HelpRequest.title.icontains(words, autoescape=True),  # type: ignore[attr-defined]
-                HelpRequest.description.icontains(words, autoescape=True),  # type: ignore[union-attr]
-            )
-        )
+    conditions += _listing_filters(HelpRequest, category_id, district_id, search)
     total = await session.scalar(select(func.count()).select_from(HelpRequest).where(*conditions))
     rows = await session.exec(
         _request_cards()
@@ -554,18 +567,7 @@ async def open_offers(
     else:
         conditions.append(Offer.status == "open")
         conditions.append(or_(Offer.expires_on.is_(None), Offer.expires_on >= today))  # type: ignore[union-attr,operator]
-    if category_id:
-        conditions.append(Offer.category_id == category_id)
-    if district_id:
-        conditions.append(Offer.district_id == district_id)
-    words = (search or "").strip()
-    if words:
-        conditions.append(
-            or_(
-                Offer.title.icontains(words, autoescape=True),  # type: ignore[attr-defined]
-                Offer.description.icontains(words, autoescape=True),  # type: ignore[union-attr]
-            )
-        )
+    conditions += _listing_filters(Offer, category_id, district_id, search)
     total = await session.scalar(
         select(func.count())
         .select_from(Offer)
