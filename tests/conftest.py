@@ -230,8 +230,8 @@ async def api(db_url: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClie
     blocks on every request, so the app could not share the test's PostgreSQL connections
     and simultaneous requests would not be simultaneous."""
     # Imported here so tests of the domain do not depend on the web layer importing.
-    from timebank.app import create_app
     from timebank.config import Settings
+    from timebank.web.app import create_app
 
     settings = Settings(
         database_url=db_url, env="development", secret_key=API_SECRET, run_scheduler=False

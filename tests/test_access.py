@@ -205,7 +205,7 @@ EXPECTED_CODE = {401: "unauthorized", 403: "forbidden"}
 
 
 def test_the_matrix_covers_every_endpoint_of_the_api():
-    from timebank.api import API_V1
+    from timebank.web.api import API_V1
 
     served = {
         (method, route.path.removeprefix("/api/v1").replace(":int}", "}").replace("_id}", "}"))

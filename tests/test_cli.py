@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from timebank import ledger, members
-from timebank.app import create_app
 from timebank.cli import main
 from timebank.config import load_settings
 from timebank.db import transaction
 from timebank.models import Member
+from timebank.web.app import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

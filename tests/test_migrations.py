@@ -14,7 +14,6 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from timebank.app import create_app
 from timebank.config import load_settings
 from timebank.db import (
     SchemaBehind,
@@ -25,6 +24,7 @@ from timebank.db import (
     upgrade,
 )
 from timebank.models import SQLModel
+from timebank.web.app import create_app
 
 
 async def differences(engine: AsyncEngine) -> list[object]:

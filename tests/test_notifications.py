@@ -15,10 +15,11 @@ from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from tests.conftest import World
-from timebank import exchanges, notifications, scheduler
+from timebank import exchanges, notifications
 from timebank.config import Settings
 from timebank.db import transaction
 from timebank.errors import NotFound
+from timebank.jobs import delivery, runs
 from timebank.models import Exchange, Member, Notification, utcnow
 
 
@@ -172,8 +173,8 @@ async def test_without_smtp_nothing_is_sent_and_members_without_email_get_no_ema
         with_email = await notifications.notify(s, world.senior, kind="x", subject="a", body="b")
         without = await notifications.notify(s, world.client, kind="x", subject="a", body="b")
     assert (with_email.email_status, without.email_status) == ("pending", "none")  # type: ignore[union-attr]
-    report = await notifications.deliver_pending(sessions, mail_settings(db_url, None))
-    assert report == notifications.DeliveryReport()
+    report = await delivery.deliver_pending(sessions, mail_settings(db_url, None))
+    assert report == delivery.DeliveryReport()
 
 
 # --- By email -------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ async def test_without_smtp_nothing_is_sent_and_members_without_email_get_no_ema
 
 async def test_the_reminder_email_reaches_the_receiver(db_url, sessions, world, mail_server):
     exchange = await pending_exchange(sessions, world, days_ago=4)
-    outcome = await scheduler.run_job(
+    outcome = await runs.run_job(
         sessions, mail_settings(db_url, mail_server.port), "unconfirmed", scheduled_for=utcnow()
     )
     assert outcome.counts["reminded"] == 1
@@ -193,7 +194,7 @@ async def test_the_reminder_email_reaches_the_receiver(db_url, sessions, world, 
     [note] = await all_notifications(sessions)
     assert (note.email_status, note.email_attempts, note.member_id) == ("sent", 1, world.senior.id)
     # The same job again for the next day reminds nobody twice.
-    await scheduler.run_job(
+    await runs.run_job(
         sessions,
         mail_settings(db_url, mail_server.port),
         "unconfirmed",
@@ -205,8 +206,8 @@ async def test_the_reminder_email_reaches_the_receiver(db_url, sessions, world, 
 
 async def test_the_weekly_digest_reaches_the_manager(db_url, sessions, world, mail_server):
     await set_language(sessions, world.manager, "en")
-    await scheduler.run_job(sessions, mail_settings(db_url, None), "review", scheduled_for=utcnow())
-    outcome = await scheduler.run_job(
+    await runs.run_job(sessions, mail_settings(db_url, None), "review", scheduled_for=utcnow())
+    outcome = await runs.run_job(
         sessions, mail_settings(db_url, mail_server.port), "digest", scheduled_for=utcnow()
     )
     assert outcome.counts["managers_told"] == 1
@@ -224,19 +225,19 @@ async def test_a_refusing_mail_server_means_retries_and_a_recorded_error_not_a_c
 ):
     await pending_exchange(sessions, world, days_ago=4)
     settings = mail_settings(db_url, refusing_mail_server.port)
-    outcome = await scheduler.run_job(sessions, settings, "unconfirmed", scheduled_for=utcnow())
+    outcome = await runs.run_job(sessions, settings, "unconfirmed", scheduled_for=utcnow())
     assert outcome.outcome == "ok"
     [note] = await all_notifications(sessions)
     assert (note.email_status, note.email_attempts) == ("retry", 1)
     assert "451" in (note.email_last_error or "")
     assert note.next_attempt_at is not None and note.next_attempt_at > utcnow()
     # Not due yet: nothing is tried.
-    assert await notifications.deliver_pending(sessions, settings) == notifications.DeliveryReport()
+    assert await delivery.deliver_pending(sessions, settings) == delivery.DeliveryReport()
     later = utcnow()
-    for attempt in range(2, notifications.MAX_ATTEMPTS + 1):
+    for attempt in range(2, delivery.MAX_ATTEMPTS + 1):
         later += timedelta(hours=1)
-        report = await notifications.deliver_pending(sessions, settings, now=later)
-        expected = "failed" if attempt == notifications.MAX_ATTEMPTS else "retry"
+        report = await delivery.deliver_pending(sessions, settings, now=later)
+        expected = "failed" if attempt == delivery.MAX_ATTEMPTS else "retry"
         [note] = await all_notifications(sessions)
         assert (note.email_status, note.email_attempts) == (expected, attempt)
         assert report.sent == 0
@@ -254,9 +255,9 @@ async def test_a_mail_server_that_comes_back_gets_the_message(db_url, sessions, 
         settings = mail_settings(db_url, server.port)
         async with transaction(sessions) as s:
             await notifications.notify(s, world.senior, kind="x", subject="Hallo", body="Text")
-        first = await notifications.deliver_pending(sessions, settings)
+        first = await delivery.deliver_pending(sessions, settings)
         inbox.refuse = False
-        second = await notifications.deliver_pending(
+        second = await delivery.deliver_pending(
             sessions, settings, now=utcnow() + timedelta(minutes=5)
         )
     finally:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import and_, case, exists, false, func, or_, update
 from sqlalchemy.orm import aliased
@@ -63,6 +63,7 @@ from timebank.models import (
     RequestResponse,
     utcnow,
 )
+from timebank.paging import Page
 
 DEFAULT_EXPIRY_DAYS = 30
 MAX_EXPIRY_DAYS = 365
@@ -71,28 +72,6 @@ MAX_PER_PAGE = 100
 HELPER_ROLES = ("volunteer", "senior")
 # The window of "how much a helper already carries".
 RECENT_DAYS = 90
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import uvicorn
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import ledger, members
+from timebank import demo as demo_network
+from timebank import job_runs, ledger, members, network
 from timebank.config import ConfigError, Settings, load_settings
 from timebank.db import (
     SchemaBehind,
@@ -27,7 +31,10 @@ from timebank.db import (
 )
 from timebank.db import upgrade as upgrade_schema
 from timebank.errors import DomainError
-from timebank.models import ROLES
+from timebank.jobs.registry import JOBS
+from timebank.jobs.runs import RunOutcome, run_job
+from timebank.jobs.scheduler import JobScheduler
+from timebank.models import ROLES, JobRun, utcnow
 
 T = TypeVar("T")
 
@@ -123,8 +130,6 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, help="Worker processes.")
 def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
     """Serve the web pages and the JSON API."""
-    import uvicorn
-
     if demo:
         os.environ.setdefault("TIMEBANK_ENV", "development")
     settings = settings_or_fail()
@@ -135,9 +140,7 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
     else:
         run(lambda: _require_current_schema(settings))
     if demo:
-        from timebank.demo import seed_demo_if_empty
-
-        logins = run(lambda: seed_demo_if_empty(settings.database_url))
+        logins = run(lambda: demo_network.seed_demo_if_empty(settings.database_url))
         if logins.emails:
             click.echo(f"Demo network ready. Log in with (password for all: {logins.password}):")
             for role, email in logins.emails:
@@ -151,7 +154,7 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
     # command line decided.
     os.environ["TIMEBANK_HOST"], os.environ["TIMEBANK_PORT"] = host, str(port)
     uvicorn.run(
-        "timebank.app:create_app",
+        "timebank.web.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -186,8 +189,7 @@ def db_upgrade() -> None:
 )
 def demo_command(seed: int | None) -> None:
     """Migrate the database and fill it with a realistic demo network (an empty one only)."""
-    from timebank import demo
-
+    demo = demo_network
     settings = tool_settings()
     chosen = demo.DEFAULT_SEED if seed is None else seed
 
@@ -333,11 +335,6 @@ def scheduler_command(poll: float) -> None:
     """Run the scheduled jobs alone (no web server) until stopped with Ctrl-C or SIGTERM.
 
     Several may run against one PostgreSQL: one leads, another takes over if it dies."""
-    import logging
-    import signal
-
-    from timebank.scheduler import JobScheduler
-
     settings = tool_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -367,24 +364,14 @@ def jobs_group() -> None:
 @jobs_group.command("list")
 def jobs_list() -> None:
     """Each job with its schedule and its last run."""
-    from sqlmodel import select
-
-    from timebank import review, scheduler
-    from timebank.models import JobRun
-
     settings = tool_settings()
 
     async def work(session: AsyncSession) -> list[tuple[str, str, str, JobRun | None]]:
-        network = await review.network_settings(session)
+        current = await network.network_settings(session)
         rows = []
-        for job in scheduler.JOBS.values():
-            last = await session.scalar(
-                select(JobRun)
-                .where(JobRun.job == job.name)
-                .order_by(JobRun.scheduled_for.desc())  # type: ignore[attr-defined]
-                .limit(1)
-            )
-            rows.append((job.name, getattr(network, job.cron_setting), job.description, last))
+        for job in JOBS.values():
+            last = await job_runs.last_run(session, job.name)
+            rows.append((job.name, getattr(current, job.cron_setting), job.description, last))
         return rows
 
     for name, cron, description, last in run(lambda: _in_transaction(settings, work)):
@@ -404,18 +391,15 @@ def _counts_text(counts: dict[str, int]) -> str:
 @click.argument("name")
 def jobs_run(name: str) -> None:
     """Run job NAME now and print what it found (the run is recorded like a scheduled one)."""
-    from timebank import scheduler
-    from timebank.models import utcnow
-
     settings = tool_settings()
-    if name not in scheduler.JOBS:
-        raise Fail(f"no job {name!r}; the jobs are: {', '.join(scheduler.JOBS)}")
+    if name not in JOBS:
+        raise Fail(f"no job {name!r}; the jobs are: {', '.join(JOBS)}")
 
-    async def work() -> scheduler.RunOutcome:
+    async def work() -> RunOutcome:
         await _require_current_schema(settings)
         engine = make_engine(settings.database_url)
         try:
-            return await scheduler.run_job(
+            return await run_job(
                 make_sessionmaker(engine),
                 settings,
                 name,

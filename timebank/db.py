@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -17,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+from timebank.resources import MIGRATIONS_DIR
 
 
 class SchemaBehind(Exception):

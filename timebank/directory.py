@@ -45,7 +45,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger
-from timebank.board import Page
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.members import get_member, normalize_email
 from timebank.models import (
@@ -61,6 +60,7 @@ from timebank.models import (
     Organization,
     Transfer,
 )
+from timebank.paging import Page
 
 SORTS = ("name", "-name", "balance", "-balance", "joined", "-joined")
 MAX_PER_PAGE = 200

@@ -2,26 +2,46 @@
 them — acknowledge, add a note, snooze until a date, resolve with a note.
 
 Every change is an event in the flag's history, with its actor (None when a job acted).
-The jobs open and clear flags set-wise (``timebank.review``, ``timebank.reminders``); the
-functions here are the manager's, one flag at a time, each checked by ``timebank.access``.
+The balance review opens and clears flags set-wise (``timebank.review``); the daily
+follow-ups (``timebank.jobs.reminders``) open one at a time with ``open_flag`` and clear with
+``resolve_where``. The other functions are the manager's, one flag at a time, each checked
+by ``timebank.access``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, ledger, review
+from timebank import access, ledger
 from timebank.errors import Conflict, Invalid, NotFound
-from timebank.models import FLAG_KINDS, ROLES, Flag, FlagEvent, Member, utcnow
+from timebank.models import (
+    BALANCE_KINDS,
+    FLAG_KINDS,
+    ROLES,
+    Flag,
+    FlagEvent,
+    Member,
+    UTCDateTime,
+    utcnow,
+)
+
+# English message ids of the kinds of flags, as the manager reads them.
+KIND_NAMES = {
+    "takes_without_giving": "takes without giving",
+    "gives_without_taking": "gives without taking",
+    "near_limit": "near a balance limit",
+    "inactive": "inactive",
+    "unconfirmed_exchange": "exchange not confirmed",
+    "unanswered_request": "request without a helper",
+}
+
 
 MAX_NOTE = 2000
-# Flags about the member's own giving and receiving, which they may see a friendly note about.
-BALANCE_KINDS = review.BALANCE_KINDS
 
 
 def _note(value: str | None, *, required: bool) -> str | None:
@@ -259,3 +279,69 @@ async def balance_over_time(
             value = account.balance_minutes
         result.append(MonthBalance(start, value))
     return result
+
+
+# --- Opened and cleared by the jobs ---------------------------------------------------------
+
+
+async def open_flag(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    kind: str,
+    subject_id: int,
+    now: datetime,
+    **figures: object,
+) -> bool:
+    """Open a flag unless an unresolved one for the same member, kind and subject exists."""
+    existing = await session.scalar(
+        select(Flag.id).where(
+            Flag.member_id == member_id,
+            Flag.kind == kind,
+            Flag.subject_id == subject_id,
+            Flag.status != "resolved",
+        )
+    )
+    if existing is not None:
+        return False
+    flag = Flag(
+        member_id=member_id, kind=kind, subject_id=subject_id, opened_at=now, updated_at=now
+    )
+    for name, value in figures.items():
+        setattr(flag, name, value)
+    session.add(flag)
+    await session.flush()
+    session.add(FlagEvent(flag_id=flag.id, action="open", created_at=now))  # type: ignore[arg-type]
+    await session.flush()
+    return True
+
+
+async def resolve_by_review(session: AsyncSession, condition: str, now: datetime) -> int:
+    """Resolve, as the review's doing, the flags matching ``condition`` (SQL over ``flags``),
+    each with a 'resolve' event; the count of flags resolved."""
+    params = {"now": now}
+    stamp = bindparam("now", type_=UTCDateTime())
+    conn = await session.connection()
+    await conn.execute(
+        text(
+            "INSERT INTO flag_events (flag_id, action, actor_id, note, created_at) "
+            "SELECT flags.id, 'resolve', NULL, 'resolved by review', :now FROM flags "
+            f"WHERE {condition}"
+        ).bindparams(stamp),
+        params,
+    )
+    done = await conn.execute(
+        text(
+            "UPDATE flags SET status = 'resolved', resolution = 'review', resolved_at = :now, "
+            f"updated_at = :now, snoozed_until = NULL WHERE {condition}"
+        ).bindparams(stamp),
+        params,
+    )
+    return max(done.rowcount or 0, 0)
+
+
+async def resolve_where(session: AsyncSession, kind: str, still_true: str, now: datetime) -> int:
+    """Resolve (by review) the unresolved flags of ``kind`` whose subject no longer matches
+    ``still_true`` (SQL over ``flags``, with the subject as ``flags.subject_id``)."""
+    condition = f"flags.kind = '{kind}' AND flags.status <> 'resolved' AND NOT ({still_true})"
+    return await resolve_by_review(session, condition, now)

@@ -11,7 +11,6 @@ import gettext
 from datetime import date
 from functools import cache
 from io import BytesIO
-from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
@@ -21,8 +20,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 from timebank.models import LANGUAGES
+from timebank.resources import LOCALE_DIR
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DEFAULT_LANGUAGE = "de"
 RIGHT_TO_LEFT = {"ar"}
 # Each language named in itself, for the language menu.

@@ -31,16 +31,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, text
 from sqlalchemy.types import Date
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank.models import Flag, NetworkSettings, UTCDateTime, utcnow
+from timebank import flags
+from timebank.models import BALANCE_KINDS, Flag, NetworkSettings, UTCDateTime, utcnow
+from timebank.network import network_settings, today_in
 
-BALANCE_KINDS = ("takes_without_giving", "gives_without_taking", "near_limit", "inactive")
 _KIND_LIST = ", ".join(f"'{k}'" for k in BALANCE_KINDS)
 
 # Every piece of help a member's account took part in, one row per side. ``given`` and
@@ -183,12 +183,6 @@ class ReviewResult:
         }
 
 
-async def network_settings(session: AsyncSession) -> NetworkSettings:
-    found = await session.get(NetworkSettings, 1)
-    # The migration seeds the row; a missing one means defaults (e.g. someone deleted it).
-    return found if found is not None else NetworkSettings()
-
-
 def _parameters(settings: NetworkSettings, now: datetime) -> dict[str, Any]:
     return {
         "window_start": now - timedelta(days=settings.review_window_days),
@@ -253,26 +247,7 @@ async def run_review(session: AsyncSession, *, now: datetime | None = None) -> R
     updated = await _execute(session, _typed(_UPDATE, **now_type), at_now)
     opened = await _execute(session, _typed(_INSERT, **now_type), at_now)
     await _execute(session, _typed(_OPEN_EVENTS, **now_type), at_now)
-    await _execute(
-        session,
-        _typed(
-            "INSERT INTO flag_events (flag_id, action, actor_id, note, created_at) "
-            f"SELECT flags.id, 'resolve', NULL, 'resolved by review', :now FROM flags "
-            f"WHERE {_CLEARED}",
-            **now_type,
-        ),
-        at_now,
-    )
-    cleared = await _execute(
-        session,
-        _typed(
-            "UPDATE flags SET status = 'resolved', resolution = 'review', "
-            "resolved_at = :now, updated_at = :now, snoozed_until = NULL "
-            f"WHERE {_CLEARED}",
-            **now_type,
-        ),
-        at_now,
-    )
+    cleared = await flags.resolve_by_review(session, _CLEARED, now)
     await _execute(session, text("DROP TABLE review_findings"), {})
     woken = await wake_snoozed(session, now=now, today=today_in(settings, now))
     return ReviewResult(opened, updated, cleared, woken, await open_flags_by_kind(session))
@@ -307,7 +282,3 @@ async def open_flags_by_kind(session: AsyncSession) -> dict[str, int]:
         select(Flag.kind, func.count()).where(Flag.status != "resolved").group_by(Flag.kind)  # type: ignore[arg-type]
     )
     return {kind: int(n) for kind, n in rows.all()}
-
-
-def today_in(settings: NetworkSettings, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(settings.timezone)).date()

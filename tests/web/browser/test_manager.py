@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.browser.conftest import Server, new_page, sign_in, visit
+from tests.web.browser.conftest import Server, new_page, sign_in, visit
 from timebank import board, exchanges, ledger
 from timebank.members import NewMember, create_member
 from timebank.models import Category, District, Transfer

@@ -8,8 +8,9 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import World
-from timebank import board, exchanges, ledger, reminders, review
+from timebank import board, exchanges, ledger, network
 from timebank.db import transaction
+from timebank.jobs import reminders
 from timebank.models import (
     Account,
     Category,
@@ -43,10 +44,10 @@ async def pending_exchange(sessions, world: World, receiver: Member, *, days_ago
     return done.exchange.id  # type: ignore[return-value]
 
 
-async def run_unconfirmed(sessions, **network: object) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def run_unconfirmed(sessions, **changes: object) -> dict[str, int]:  # type: ignore[no-untyped-def]
     async with transaction(sessions) as s:
-        settings = await review.network_settings(s)
-        for name, value in network.items():
+        settings = await network.network_settings(s)
+        for name, value in changes.items():
             setattr(settings, name, value)
         s.add(settings)
         return await reminders.unconfirmed_exchanges(s, settings, now=NOW, email=False)

@@ -19,10 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import PASSWORD, World
 from timebank import board, exchanges, i18n, signin
-from timebank.app import create_app
 from timebank.config import Settings
 from timebank.db import transaction
 from timebank.models import Category, Exchange, Flag, HelpRequest, Member, WebSession
+from timebank.web.app import create_app
 
 Sessions = async_sessionmaker[AsyncSession]
 Client = AsyncTestClient[Litestar]

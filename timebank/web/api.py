@@ -16,7 +16,8 @@ from litestar.params import JSONBody, Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, exchanges, ledger, members
-from timebank.models import (
+from timebank.models import Member
+from timebank.schemas import (
     MAX_INT,
     AccountLimitsIn,
     AccountOut,
@@ -25,7 +26,6 @@ from timebank.models import (
     ErrorOut,
     ExchangeIn,
     ExchangeOut,
-    Member,
     MemberIn,
     MemberOut,
     MeOut,
@@ -40,7 +40,7 @@ from timebank.models import (
 
 # Handler parameters Litestar injects by name (app.py declares the dependencies).
 Db = NamedDependency[AsyncSession]
-Caller = NamedDependency[Member]
+Caller = NamedDependency[Member]  # the member behind the bearer token
 
 # Path and query ids are bounded like body ids: a number PostgreSQL cannot hold is a 400.
 PathId = Annotated[int, Parameter(ge=1, le=MAX_INT)]

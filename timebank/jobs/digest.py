@@ -15,19 +15,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import i18n
+from timebank import flags, i18n
 from timebank.models import Flag, HelpRequest, Member, Transfer
 from timebank.notifications import N_, Minutes, notify
-
-# English message ids of the kinds of flags, as the manager reads them.
-KIND_NAMES = {
-    "takes_without_giving": "takes without giving",
-    "gives_without_taking": "gives without taking",
-    "near_limit": "near a balance limit",
-    "inactive": "inactive",
-    "unconfirmed_exchange": "exchange not confirmed",
-    "unanswered_request": "request without a helper",
-}
 
 
 @dataclass(frozen=True)
@@ -91,7 +81,7 @@ def _kind_lines(summary: WeekSummary, language: str) -> str:
     if not summary.new_flags:
         return i18n.gettext_for(language, "none")
     return "\n".join(
-        f"  – {i18n.gettext_for(language, KIND_NAMES.get(kind, kind))}: {n}"
+        f"  – {i18n.gettext_for(language, flags.KIND_NAMES.get(kind, kind))}: {n}"
         for kind, n in sorted(summary.new_flags.items())
     )
 

@@ -22,10 +22,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import _admin, with_database
 from tests.test_review import open_flags, run, set_balance
-from timebank import ledger, scheduler
+from timebank import ledger, network, schedules
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
 from timebank.errors import Forbidden, Invalid
+from timebank.jobs import registry, runs, scheduler
 from timebank.models import Flag, JobRun, NetworkSettings, ReviewPolicy
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -61,29 +62,29 @@ async def set_crons(sessions: Sessions, **crons: str) -> None:
 
 
 def test_weekdays_are_counted_as_crontab_counts_them():
-    monday_digest = scheduler.cron_trigger("0 7 * * 1", "Europe/Berlin")
+    monday_digest = schedules.cron_trigger("0 7 * * 1", "Europe/Berlin")
     fire = monday_digest.get_next_fire_time(None, berlin(2026, 11, 25, 12, 0))  # a Wednesday
     assert fire == datetime(2026, 11, 30, 7, 0, tzinfo=BERLIN)  # the next Monday
-    sunday = scheduler.cron_trigger("0 7 * * 0", "Europe/Berlin")
+    sunday = schedules.cron_trigger("0 7 * * 0", "Europe/Berlin")
     assert sunday.get_next_fire_time(None, berlin(2026, 11, 25, 12, 0)).weekday() == 6  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("bad", ["", "* * *", "61 * * * *", "0 7 * * 9", "a b c d e"])
 def test_a_malformed_schedule_is_refused_clearly(bad):
     with pytest.raises(Invalid):
-        scheduler.cron_trigger(bad, "Europe/Berlin")
+        schedules.cron_trigger(bad, "Europe/Berlin")
 
 
 def test_the_latest_tick_is_the_last_firing_at_or_before_now():
-    nightly = scheduler.cron_trigger("30 2 * * *", "Europe/Berlin")
-    assert scheduler.latest_tick(nightly, berlin(2026, 11, 25, 2, 30)) == berlin(
+    nightly = schedules.cron_trigger("30 2 * * *", "Europe/Berlin")
+    assert schedules.latest_tick(nightly, berlin(2026, 11, 25, 2, 30)) == berlin(
         2026, 11, 25, 2, 30
     )
-    assert scheduler.latest_tick(nightly, berlin(2026, 11, 25, 2, 29, 59)) == berlin(
+    assert schedules.latest_tick(nightly, berlin(2026, 11, 25, 2, 29, 59)) == berlin(
         2026, 11, 24, 2, 30
     )
-    weekly = scheduler.cron_trigger("0 7 * * mon", "Europe/Berlin")
-    assert scheduler.latest_tick(weekly, berlin(2026, 11, 29, 23, 0)) == berlin(2026, 11, 23, 7, 0)
+    weekly = schedules.cron_trigger("0 7 * * mon", "Europe/Berlin")
+    assert schedules.latest_tick(weekly, berlin(2026, 11, 29, 23, 0)) == berlin(2026, 11, 23, 7, 0)
 
 
 # --- Claiming a tick --------------------------------------------------------------------------
@@ -95,8 +96,8 @@ async def test_two_runs_of_one_tick_run_it_once(db_url, sessions, world):
     other_engine = make_engine(db_url)
     try:
         outcomes = await asyncio.gather(
-            scheduler.run_job(sessions, settings, "review", scheduled_for=tick, runner="a"),
-            scheduler.run_job(
+            runs.run_job(sessions, settings, "review", scheduled_for=tick, runner="a"),
+            runs.run_job(
                 make_sessionmaker(other_engine), settings, "review", scheduled_for=tick, runner="b"
             ),
         )
@@ -117,10 +118,10 @@ async def test_a_failing_job_is_recorded_with_its_error_and_leaves_nothing_behin
         raise RuntimeError("the disk is on fire")
 
     monkeypatch.setitem(
-        scheduler.JOBS, "review", scheduler.Job("review", "broken", "review_cron", breaks_half_way)
+        registry.JOBS, "review", registry.Job("review", "broken", "review_cron", breaks_half_way)
     )
     tick = berlin(2026, 11, 25, 2, 30)
-    outcome = await scheduler.run_job(sessions, settings_for(db_url), "review", scheduled_for=tick)
+    outcome = await runs.run_job(sessions, settings_for(db_url), "review", scheduled_for=tick)
     assert (outcome.ran, outcome.outcome) == (True, "failed")
     [run] = await runs(sessions)
     assert run.outcome == "failed"
@@ -128,7 +129,7 @@ async def test_a_failing_job_is_recorded_with_its_error_and_leaves_nothing_behin
     async with transaction(sessions) as s:
         assert (await s.exec(select(Flag))).all() == []
     # The tick is taken: running it again does not repeat it.
-    again = await scheduler.run_job(sessions, settings_for(db_url), "review", scheduled_for=tick)
+    again = await runs.run_job(sessions, settings_for(db_url), "review", scheduled_for=tick)
     assert again.ran is False
 
 
@@ -138,11 +139,11 @@ async def test_a_failing_job_is_recorded_with_its_error_and_leaves_nothing_behin
 async def test_missed_nights_are_caught_up_once_at_start(db_url, sessions, world):
     settings = settings_for(db_url)
     monday = berlin(2026, 11, 23, 2, 30)
-    await scheduler.run_job(sessions, settings, "review", scheduled_for=monday)
+    await runs.run_job(sessions, settings, "review", scheduled_for=monday)
     # Down from Monday morning until Thursday 10:00: three nights missed, one run made up.
     with time_machine.travel(berlin(2026, 11, 26, 10, 0), tick=False):
-        caught = await scheduler.catch_up(sessions, settings)
-        again = await scheduler.catch_up(sessions, settings)
+        caught = await runs.catch_up(sessions, settings)
+        again = await runs.catch_up(sessions, settings)
     assert [(o.job, o.scheduled_for, o.ran) for o in caught] == [
         ("review", berlin(2026, 11, 26, 2, 30), True)
     ]
@@ -155,7 +156,7 @@ async def test_missed_nights_are_caught_up_once_at_start(db_url, sessions, world
 
 async def test_a_fresh_network_has_nothing_to_catch_up(db_url, sessions, world):
     with time_machine.travel(berlin(2026, 11, 26, 10, 0), tick=False):
-        assert await scheduler.catch_up(sessions, settings_for(db_url)) == []
+        assert await runs.catch_up(sessions, settings_for(db_url)) == []
     assert await runs(sessions) == []
 
 
@@ -343,7 +344,7 @@ async def test_jobs_run_prints_what_it_found_and_jobs_list_shows_the_run(db_url,
     code, out, _ = await _timebank(db_url, "jobs", "list")
     assert code == 0
     assert "review" in out and "30 2 * * *" in out and "ok opened 1" in out
-    assert out.count("never ran") == len(scheduler.JOBS) - 1
+    assert out.count("never ran") == len(registry.JOBS) - 1
     [run] = await runs(sessions)
     assert run.trigger == "manual"
 
@@ -362,12 +363,12 @@ async def test_jobs_run_of_an_unknown_job_is_one_clear_line(db_url):
 
 async def _current_form(sessions, world) -> dict[str, str]:  # type: ignore[no-untyped-def]
     async with transaction(sessions) as s:
-        return (await scheduler.settings_view(s, world.manager)).form()
+        return (await network.settings_view(s, world.manager)).form()
 
 
 async def _save_settings(sessions, actor, form: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     async with transaction(sessions) as s:
-        await scheduler.update_settings(s, actor, scheduler.settings_change_from_form(form))
+        await network.update_settings(s, actor, network.settings_change_from_form(form))
 
 
 async def test_the_next_review_uses_a_threshold_the_manager_changed(sessions, world):
@@ -425,5 +426,5 @@ async def test_only_the_manager_changes_the_settings(sessions, world):
             await _save_settings(sessions, actor, {**form, "takes_balance_below": "-2"})
         async with transaction(sessions) as s:
             with pytest.raises(Forbidden):
-                await scheduler.settings_view(s, actor)
+                await network.settings_view(s, actor)
     assert await _current_form(sessions, world) == form

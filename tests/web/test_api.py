@@ -18,10 +18,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import bearer
-from timebank import api as api_module
 from timebank import exchanges, ledger, members
 from timebank.db import transaction
 from timebank.models import Exchange, Member, Transfer
+from timebank.web import api as api_module
 
 Sessions = async_sessionmaker[AsyncSession]
 TODAY = date.today()

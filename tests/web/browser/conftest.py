@@ -128,7 +128,7 @@ def server(postgres_url: str, pg_template: str, request: pytest.FixtureRequest) 
         "TIMEBANK_BASE_URL": f"http://127.0.0.1:{port}",
     }
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "timebank.app:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", "timebank.web.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
     with log.open("wb") as out:

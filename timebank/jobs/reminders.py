@@ -13,11 +13,9 @@ from sqlalchemy import bindparam, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import board, ledger
+from timebank import board, flags, ledger
 from timebank.models import (
     Exchange,
-    Flag,
-    FlagEvent,
     HelpRequest,
     Member,
     NetworkSettings,
@@ -52,63 +50,6 @@ async def people_to_tell(session: AsyncSession, member: Member) -> list[Member]:
             ).all()
         )
     return staff
-
-
-async def _open_flag(
-    session: AsyncSession,
-    *,
-    member_id: int,
-    kind: str,
-    subject_id: int,
-    now: datetime,
-    **figures: object,
-) -> bool:
-    """Open a flag unless an unresolved one for the same member, kind and subject exists."""
-    existing = await session.scalar(
-        select(Flag.id).where(
-            Flag.member_id == member_id,
-            Flag.kind == kind,
-            Flag.subject_id == subject_id,
-            Flag.status != "resolved",
-        )
-    )
-    if existing is not None:
-        return False
-    flag = Flag(
-        member_id=member_id, kind=kind, subject_id=subject_id, opened_at=now, updated_at=now
-    )
-    for name, value in figures.items():
-        setattr(flag, name, value)
-    session.add(flag)
-    await session.flush()
-    session.add(FlagEvent(flag_id=flag.id, action="open", created_at=now))  # type: ignore[arg-type]
-    await session.flush()
-    return True
-
-
-async def _clear_flags(session: AsyncSession, kind: str, still_true: str, now: datetime) -> int:
-    """Resolve (by review) the unresolved flags of ``kind`` whose subject no longer matches
-    ``still_true`` (SQL over ``flags``, with the subject as ``flags.subject_id``)."""
-    condition = f"flags.kind = '{kind}' AND flags.status <> 'resolved' AND NOT ({still_true})"
-    params = {"now": now}
-    stamp = bindparam("now", type_=UTCDateTime())
-    conn = await session.connection()
-    await conn.execute(
-        text(
-            "INSERT INTO flag_events (flag_id, action, actor_id, note, created_at) "
-            f"SELECT flags.id, 'resolve', NULL, 'resolved by review', :now FROM flags "
-            f"WHERE {condition}"
-        ).bindparams(stamp),
-        params,
-    )
-    done = await conn.execute(
-        text(
-            "UPDATE flags SET status = 'resolved', resolution = 'review', resolved_at = :now, "
-            f"updated_at = :now, snoozed_until = NULL WHERE {condition}"
-        ).bindparams(stamp),
-        params,
-    )
-    return max(done.rowcount or 0, 0)
 
 
 # --- Unconfirmed exchanges -----------------------------------------------------------------
@@ -188,7 +129,7 @@ async def unconfirmed_exchanges(
                             key=f"auto-confirmed:{exchange.id}:{member.id}",
                             email=email,
                         )
-            elif await _open_flag(
+            elif await flags.open_flag(
                 session,
                 member_id=receiver.id,  # type: ignore[arg-type]
                 kind="unconfirmed_exchange",
@@ -217,7 +158,7 @@ async def unconfirmed_exchanges(
                 email=email,
             )
             counts["reminded"] += done is not None
-    counts["cleared"] = await _clear_flags(
+    counts["cleared"] = await flags.resolve_where(
         session,
         "unconfirmed_exchange",
         "EXISTS (SELECT 1 FROM exchanges e WHERE e.id = flags.subject_id AND e.status = 'pending')",
@@ -265,7 +206,7 @@ async def unanswered_requests(
         ).bindparams(types[0]),
         {"now": now},
     )
-    cleared = await _clear_flags(
+    cleared = await flags.resolve_where(
         session,
         "unanswered_request",
         f"EXISTS (SELECT 1 FROM help_requests r WHERE r.id = flags.subject_id AND {_UNANSWERED})",

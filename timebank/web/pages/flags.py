@@ -1,8 +1,8 @@
 """The manager's pages for flags and job runs (``/manage/flags``, ``/manage/jobs``).
 
-Handlers only: read the input, call ``timebank.flags`` / ``timebank.scheduler``, draw a
-template from ``templates/flags/``. Only the network manager gets in (the ``manager``
-dependency of ``timebank.manage``); conventions as in ``timebank.web``.
+Handlers only: read the input, call ``timebank.flags``, ``timebank.job_runs`` or
+``timebank.network``, draw a template from ``templates/flags/``. Only the network manager
+gets in (the ``manager`` dependency).
 """
 
 from __future__ import annotations
@@ -13,25 +13,14 @@ from litestar import Router, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlmodel import select
 
-from timebank import flags, members, scheduler
-from timebank.digest import KIND_NAMES
+from timebank import directory, flags, job_runs, members, network
 from timebank.errors import DomainError, Invalid
-from timebank.manage import provide_manager
-from timebank.models import FLAG_KINDS, ROLES, District, Organization
-from timebank.web import (
-    Caller,
-    Db,
-    Req,
-    form_errors,
-    form_of,
-    language_of,
-    page,
-    parse_day,
-    parse_whole,
-    see_other,
-)
+from timebank.flags import KIND_NAMES
+from timebank.jobs.registry import JOBS
+from timebank.models import FLAG_KINDS, ROLES
+from timebank.web.forms import form_errors, form_of, parse_day, parse_whole
+from timebank.web.frame import Caller, Db, Req, language_of, page, provide_manager, see_other
 
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -58,8 +47,8 @@ async def flag_list(request: Req, db: Db, manager: Caller) -> Template:
         filters=filters,
         kinds=[(k, KIND_NAMES[k]) for k in FLAG_KINDS],
         roles=ROLES,
-        districts=(await db.exec(select(District).order_by(District.name))).all(),
-        organizations=(await db.exec(select(Organization).order_by(Organization.name))).all(),
+        districts=await directory.all_districts(db),
+        organizations=await directory.organizations(db),
         kind_names=KIND_NAMES,
     )
 
@@ -126,24 +115,24 @@ async def act_on_flag(
 
 
 @get("/jobs", include_in_schema=False)
-async def job_runs(request: Req, db: Db, manager: Caller) -> Template:
-    job = _choice(request.query_params.get("job"), tuple(scheduler.JOBS))
+async def job_run_list(request: Req, db: Db, manager: Caller) -> Template:
+    job = _choice(request.query_params.get("job"), tuple(JOBS))
     return page(
         request,
         "flags/jobs.html",
-        runs=await scheduler.recent_runs(db, manager, job=job),
-        jobs=scheduler.JOBS,
+        runs=await job_runs.recent_runs(db, manager, job=job),
+        jobs=JOBS,
         job=job,
     )
 
 
 def _settings_choices() -> dict[str, Any]:
-    return {"roles": ROLES, "ranges": scheduler.SETTING_RANGES}
+    return {"roles": ROLES, "ranges": network.SETTING_RANGES}
 
 
 @get("/flags/settings", include_in_schema=False)
 async def settings_form(request: Req, db: Db, manager: Caller) -> Template:
-    view = await scheduler.settings_view(db, manager)
+    view = await network.settings_view(db, manager)
     return page(request, "flags/settings.html", form=view.form(), **_settings_choices())
 
 
@@ -152,8 +141,8 @@ async def save_settings(request: Req, db: Db, manager: Caller) -> Template | Red
     form = await form_of(request)
     try:
         async with db.begin_nested():
-            change = scheduler.settings_change_from_form(form)
-            await scheduler.update_settings(db, manager, change)
+            change = network.settings_change_from_form(form)
+            await network.update_settings(db, manager, change)
     except DomainError as exc:
         errors = form_errors(exc, language_of(request))
         return page(
@@ -169,7 +158,14 @@ async def save_settings(request: Req, db: Db, manager: Caller) -> Template | Red
 
 FLAG_PAGES = Router(
     path="/manage",
-    route_handlers=[flag_list, member_flags, act_on_flag, job_runs, settings_form, save_settings],
+    route_handlers=[
+        flag_list,
+        member_flags,
+        act_on_flag,
+        job_run_list,
+        settings_form,
+        save_settings,
+    ],
     dependencies={"manager": Provide(provide_manager)},
 )
 ROUTES = [FLAG_PAGES]

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from tests.test_manage import (  # noqa: F401
+from tests.web.test_manager_pages import (  # noqa: F401
     SECRET,
     client,
     error_of,
@@ -17,9 +17,10 @@ from tests.test_manage import (  # noqa: F401
     post,
     sign_in,
 )
-from timebank import ledger, scheduler
+from timebank import ledger
 from timebank.config import Settings
 from timebank.db import transaction
+from timebank.jobs import registry, runs
 from timebank.models import Flag, FlagEvent, NetworkSettings, utcnow
 
 
@@ -36,7 +37,7 @@ async def karl_owes(sessions, world) -> None:  # type: ignore[no-untyped-def]
             actor=world.manager,
         )
     settings = Settings(database_url="unused", secret_key=SECRET, run_scheduler=False)
-    await scheduler.run_job(sessions, settings, "review", scheduled_for=utcnow())
+    await runs.run_job(sessions, settings, "review", scheduled_for=utcnow())
 
 
 @pytest.mark.parametrize("path", ["/manage/flags", "/manage/jobs", "/manage/flags/members/{id}"])
@@ -95,10 +96,10 @@ async def test_job_runs_show_their_errors(client, world, sessions, monkeypatch):
         raise RuntimeError("mail server melted")
 
     monkeypatch.setitem(
-        scheduler.JOBS, "digest", scheduler.Job("digest", "broken", "digest_cron", broken)
+        registry.JOBS, "digest", registry.Job("digest", "broken", "digest_cron", broken)
     )
     settings = Settings(database_url="unused", secret_key=SECRET, run_scheduler=False)
-    await scheduler.run_job(sessions, settings, "digest", scheduled_for=utcnow())
+    await runs.run_job(sessions, settings, "digest", scheduled_for=utcnow())
     await manager(client)
     page = main_of((await client.get("/manage/jobs")).text)
     assert "digest" in page and "failed" in page and "mail server melted" in page
@@ -148,7 +149,7 @@ async def test_a_threshold_changed_on_the_page_is_used_by_the_next_review(
     answer = await post(client, "/manage/flags/settings", {**form, "takes_balance_below": "-11"})
     assert answer.status_code == 303
     settings = Settings(database_url="unused", secret_key=SECRET, run_scheduler=False)
-    await scheduler.run_job(sessions, settings, "review", scheduled_for=utcnow())
+    await runs.run_job(sessions, settings, "review", scheduled_for=utcnow())
     page = main_of((await client.get("/manage/flags")).text)
     assert "Karl Klient" in page and "takes without giving" in page
     assert (await _settings_form(client))["takes_balance_below"] == "-11"

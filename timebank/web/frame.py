@@ -1,0 +1,145 @@
+"""The page frame: who is looking (the signed-in member, their language), how a page is drawn,
+and how a handler answers with a redirect.
+
+Every page handler returns ``page(request, "area/name.html", **context)``; ``page`` adds
+``lang``, ``member``, ``rtl``, ``large_text`` and ``done`` (the ``?done=`` notice) to the
+context. Handler parameters use the short names below (``Req``, ``Db``, ``Caller``); app.py
+declares the dependencies they name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.response import Redirect, Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import access, i18n, signin
+from timebank.models import LANGUAGES, STAFF_ROLES, Member
+
+# Handler parameters Litestar injects by name (app.py declares the dependencies).
+Req = Request[Any, Any, Any]
+Db = NamedDependency[AsyncSession]
+Caller = NamedDependency[Member]
+
+LANG_COOKIE = "lang"
+TEXT_COOKIE = "text"
+YEAR = 365 * 24 * 3600
+
+
+# --- The page frame ---------------------------------------------------------------------------
+
+
+def _accepted_language(header: str | None) -> str | None:
+    """The first of our languages in an Accept-Language header, by the browser's weights."""
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        code = tag.strip().split("-")[0].lower()
+        if code in LANGUAGES and weight > 0:
+            choices.append((-weight, position, code))
+    return min(choices)[2] if choices else None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in member as the page frame shows them. A copy, not the database row:
+    an error page is drawn after the request's transaction rolled back, when the row can
+    no longer be read."""
+
+    id: int
+    name: str
+    role: str
+    language: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+def _remember(request: Req, member: Caller) -> None:
+    request.state.member = member
+    request.state.viewer = Viewer(member.id, member.name, member.role, member.language)  # type: ignore[arg-type]
+
+
+def language_of(request: Req) -> str:
+    """The signed-in member's language, else the visitor's cookie, else the browser's
+    preference, else German."""
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    if viewer is not None:
+        return i18n.pick_language(viewer.language)
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie  # type: ignore[return-value]
+    return _accepted_language(request.headers.get("accept-language")) or i18n.DEFAULT_LANGUAGE
+
+
+def page(request: Req, template: str, *, status: int = 200, **context: Any) -> Template:
+    lang = language_of(request)
+    context.setdefault("form", {})
+    context.setdefault("errors", {})
+    return Template(
+        template_name=template,
+        status_code=status,
+        context={
+            "lang": lang,
+            "rtl": lang in i18n.RIGHT_TO_LEFT,
+            "languages": i18n.NATIVE_NAMES,
+            "member": getattr(request.state, "member", None),
+            "large_text": request.cookies.get(TEXT_COOKIE) == "large",
+            "done": request.query_params.get("done"),
+            "here": request.url.path,
+            **context,
+        },
+    )
+
+
+def see_other(url: str, *, cookies: list[Cookie] | None = None) -> Redirect:
+    return Redirect(url, status_code=303, cookies=cookies or [])
+
+
+def safe_next(value: str | None, default: str = "/home") -> str:
+    """Only paths on this site: never ``//elsewhere`` or ``https://…`` (open redirects)."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return default
+
+
+# --- Dependencies (wired in app.py) -----------------------------------------------------------
+
+
+async def provide_member(request: Req, db: Db) -> Member:
+    """The member signed in with the session cookie; otherwise off to the sign-in page."""
+    member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
+    if member is None:
+        raise NotAuthorizedException("please sign in")
+    _remember(request, member)
+    return member
+
+
+async def optional_member(request: Req, db: Db) -> Member | None:
+    member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
+    if member is not None:
+        _remember(request, member)
+    return member
+
+
+def arrived_over_https(request: Req) -> bool:
+    return request.url.scheme == "https"
+
+
+async def provide_manager(member: Caller) -> Member:
+    """The signed-in member, if they are the network manager (anyone else gets the 403 page)."""
+    access.require_manager(member)
+    return member

@@ -1,0 +1,339 @@
+"""Pages for members: home, logging hours, confirming, the statement, giving to the pool,
+asking for help and answering a request."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from litestar import get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from timebank import access, board, exchanges, flags, i18n, members, overview
+from timebank.errors import DomainError, Forbidden, Invalid
+from timebank.models import URGENCIES
+from timebank.web.forms import (
+    form_errors,
+    form_of,
+    once_key,
+    parse_day,
+    parse_duration,
+    parse_whole,
+    record_from_form,
+    sent_key,
+)
+from timebank.web.frame import Caller, Db, Req, language_of, page, see_other
+
+
+@get("/home", include_in_schema=False)
+async def home(request: Req, db: Db, member: Caller) -> Template:
+    context: dict[str, Any] = {
+        "balance": await overview.balance(db, member, member),
+        "to_decide": await overview.to_decide(db, member, member),
+        "waiting": await overview.waiting_for_others(db, member, member),
+        "balance_note_kinds": await flags.own_balance_flag_kinds(db, member),
+    }
+    if member.role == "senior":
+        context["my_requests"] = [
+            c
+            for c in await board.requests_of(db, member, member.id)  # type: ignore[arg-type]
+            if c.request.status in ("open", "matched")
+        ]
+        return page(request, "home/senior.html", **context)
+    context["fitting"] = await board.requests_for_helper(db, member, limit=10)
+    if member.role == "professional":
+        context["assisted"] = await overview.entered_by(db, member, limit=10)
+    return page(request, "home/volunteer.html", **context)
+
+
+# --- Logging hours ----------------------------------------------------------------------------
+
+
+async def _log_form_context(db: Db, member: Caller, request_id: int | None) -> dict[str, Any]:
+    card = await board.get_request(db, member, request_id) if request_id else None
+    people = await overview.people_helped_before(db, member)
+    if card is not None and all(p.id != card.request.member_id for p in people):
+        people.insert(0, await members.get_member(db, card.request.member_id))
+    return {
+        "card": card,
+        "people": people,
+        "categories": await overview.categories(db),
+        "today": date.today(),
+    }
+
+
+@get("/exchanges/new", include_in_schema=False)
+async def log_hours_form(request: Req, db: Db, member: Caller) -> Template:
+    request_id = parse_whole(request.query_params.get("request"), "request")
+    context = await _log_form_context(db, member, request_id)
+    form = {
+        "performed_on": date.today().isoformat(),
+        "hours": "1",
+        "minutes": "0",
+        "idempotency_key": once_key(),
+    }
+    card = context["card"]
+    if card is not None:
+        form |= {
+            "receiver_id": str(card.request.member_id),
+            "category": card.category.slug,
+            "request_id": str(card.request.id),
+        }
+    return page(request, "exchanges/new.html", form=form, **context)
+
+
+@post("/exchanges/new", include_in_schema=False)
+async def log_hours(request: Req, db: Db, member: Caller) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            receiver = parse_whole(form.get("receiver_number"), "receiver_number") or parse_whole(
+                form.get("receiver_id"), "receiver_id"
+            )
+            if receiver is None:
+                raise Invalid("choose whom you helped", field="receiver_id")
+            await record_from_form(
+                db,
+                member,
+                form,
+                giver_id=member.id,
+                receiver_id=receiver,
+                request_id=parse_whole(form.get("request_id"), "request_id"),
+            )
+    except DomainError as exc:
+        form["idempotency_key"] = once_key()
+        context = await _log_form_context(db, member, parse_whole(form.get("request_id"), "x"))
+        errors = form_errors(exc, language_of(request))
+        return page(request, "exchanges/new.html", status=400, form=form, errors=errors, **context)
+    return see_other("/home?done=logged")
+
+
+async def _assisted_context(db: Db, member: Caller) -> dict[str, Any]:
+    access.require_staff(member)
+    return {
+        "clients": await overview.clients_of(db, member),
+        "helpers": await overview.helpers(db, member),
+        "categories": await overview.categories(db),
+        "today": date.today(),
+    }
+
+
+@get("/exchanges/assisted", include_in_schema=False)
+async def assisted_form(request: Req, db: Db, member: Caller) -> Template | Redirect:
+    if access.is_manager(member):
+        # The manager acts for everyone: their form takes member numbers, not a client list.
+        return see_other("/manage/assisted")
+    context = await _assisted_context(db, member)
+    form = {
+        "performed_on": date.today().isoformat(),
+        "hours": "1",
+        "minutes": "0",
+        "idempotency_key": once_key(),
+    }
+    return page(request, "exchanges/assisted.html", form=form, **context)
+
+
+@post("/exchanges/assisted", include_in_schema=False)
+async def assisted_entry(request: Req, db: Db, member: Caller) -> Template | Redirect:
+    context = await _assisted_context(db, member)
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            await record_from_form(db, member, form)
+    except DomainError as exc:
+        form["idempotency_key"] = once_key()
+        errors = form_errors(exc, language_of(request))
+        return page(
+            request, "exchanges/assisted.html", status=400, form=form, errors=errors, **context
+        )
+    return see_other("/home?done=assisted")
+
+
+@post("/exchanges/{exchange_id:int}/confirm", include_in_schema=False)
+async def confirm(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
+    await exchanges.confirm_exchange(db, member, exchange_id)
+    return see_other("/home?done=confirmed")
+
+
+@post("/exchanges/{exchange_id:int}/reject", include_in_schema=False)
+async def dispute(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
+    form = await form_of(request)
+    reason = form.get("reason") or i18n.gettext_for(
+        member.language, "Disputed: this did not happen like this"
+    )
+    await exchanges.reject_exchange(db, member, exchange_id, reason=reason)
+    return see_other("/home?done=disputed")
+
+
+# --- Statement and donations ------------------------------------------------------------------
+
+
+@get("/statement", include_in_schema=False)
+async def my_statement(request: Req, member: Caller) -> Redirect:
+    return see_other(f"/members/{member.id}/statement")
+
+
+@get("/members/{member_id:int}/statement", include_in_schema=False)
+async def statement(request: Req, db: Db, member: Caller, member_id: FromPath[int]) -> Template:
+    before = parse_whole(request.query_params.get("before"), "before")
+    view = await overview.statement(db, member, member_id, before=before)
+    return page(request, "statement/statement.html", statement=view)
+
+
+@get("/donate", include_in_schema=False)
+async def donate_form(request: Req, db: Db, member: Caller) -> Template:
+    balance = await overview.balance(db, member, member)
+    return page(
+        request,
+        "exchanges/donate.html",
+        balance=balance,
+        form={"hours": "1", "idempotency_key": once_key()},
+    )
+
+
+@post("/donate", include_in_schema=False)
+async def donate(request: Req, db: Db, member: Caller) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            await exchanges.donate_to_pool(
+                db, member, parse_duration(form), idempotency_key=sent_key(form)
+            )
+    except DomainError as exc:
+        form["idempotency_key"] = once_key()
+        balance = await overview.balance(db, member, member)
+        errors = form_errors(exc, language_of(request))
+        return page(
+            request, "exchanges/donate.html", status=400, form=form, errors=errors, balance=balance
+        )
+    return see_other("/home?done=donated")
+
+
+# --- Asking for help and answering ------------------------------------------------------------
+
+
+async def _request_form_context(db: Db, member: Caller) -> dict[str, Any]:
+    return {
+        "categories": await overview.categories(db),
+        "districts": await overview.districts(db),
+        "clients": await overview.clients_of(db, member),
+        "urgencies": URGENCIES,
+        "today": date.today(),
+    }
+
+
+@get("/requests/new", include_in_schema=False)
+async def request_form(request: Req, db: Db, member: Caller) -> Template:
+    form = {
+        "urgency": "normal",
+        "district_id": str(member.district_id or ""),
+        "contact": member.phone or "",
+        "member_id": str(member.id),
+    }
+    context = await _request_form_context(db, member)
+    return page(request, "requests/new.html", form=form, **context)
+
+
+@post("/requests/new", include_in_schema=False)
+async def ask_for_help(request: Req, db: Db, member: Caller) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            created = await board.create_request(
+                db,
+                member,
+                member_id=parse_whole(form.get("member_id"), "member_id") or member.id,  # type: ignore[arg-type]
+                category_id=parse_whole(form.get("category_id"), "category_id"),
+                title=form.get("title", ""),
+                description=form.get("description"),
+                district_id=parse_whole(form.get("district_id"), "district_id"),
+                needed_on=parse_day(form.get("needed_on"), "needed_on"),
+                when_text=form.get("when_text"),
+                urgency=form.get("urgency") or "normal",
+                contact=form.get("contact"),
+            )
+    except DomainError as exc:
+        context = await _request_form_context(db, member)
+        errors = form_errors(exc, language_of(request))
+        return page(request, "requests/new.html", status=400, form=form, errors=errors, **context)
+    return see_other(f"/requests/{created.id}?done=asked")
+
+
+@get("/requests/{request_id:int}", include_in_schema=False)
+async def show_request(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Template:
+    card = await board.get_request(db, member, request_id)
+    requester = await members.get_member(db, card.request.member_id)
+    own = access.can_act_as(member, requester)
+    return page(
+        request,
+        "requests/show.html",
+        card=card,
+        own=own,
+        responses=await board.responses_to(db, member, request_id) if own else [],
+        show_contact=access.can_see_request_contact(member, card.request, requester),
+    )
+
+
+@post("/requests/{request_id:int}/respond", include_in_schema=False)
+async def respond(
+    request: Req,
+    db: Db,
+    member: Caller,
+    request_id: FromPath[int],
+) -> Template | Redirect:
+    form = await form_of(request)
+    try:
+        async with db.begin_nested():
+            await board.respond(db, member, request_id, message=form.get("message"))
+    except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise
+        errors = form_errors(exc, language_of(request))
+        return page(
+            request,
+            "requests/show.html",
+            status=400,
+            card=await board.get_request(db, member, request_id),
+            own=False,
+            responses=[],
+            show_contact=False,
+            form=form,
+            errors=errors,
+        )
+    return see_other(f"/requests/{request_id}?done=responded")
+
+
+@post("/requests/{request_id:int}/accept", include_in_schema=False)
+async def accept(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Redirect:
+    form = await form_of(request)
+    helper_id = parse_whole(form.get("helper_id"), "helper_id", required=True)
+    await board.accept_helper(db, member, request_id, helper_id)  # type: ignore[arg-type]
+    return see_other(f"/requests/{request_id}?done=accepted")
+
+
+@post("/requests/{request_id:int}/close", include_in_schema=False)
+async def close(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Redirect:
+    await board.close_request(db, member, request_id)
+    return see_other("/home?done=closed")
+
+
+ROUTES = [
+    home,
+    log_hours_form,
+    log_hours,
+    assisted_form,
+    assisted_entry,
+    confirm,
+    dispute,
+    my_statement,
+    statement,
+    donate_form,
+    donate,
+    request_form,
+    ask_for_help,
+    show_request,
+    respond,
+    accept,
+    close,
+]

@@ -1,0 +1,112 @@
+"""Pages for visitors: signing in and out, choosing a language and a larger text."""
+
+from __future__ import annotations
+
+from litestar import get, post
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from timebank import signin
+from timebank.errors import DomainError
+from timebank.models import LANGUAGES
+from timebank.web.forms import form_errors, form_of
+from timebank.web.frame import (
+    LANG_COOKIE,
+    TEXT_COOKIE,
+    YEAR,
+    Db,
+    Req,
+    arrived_over_https,
+    language_of,
+    optional_member,
+    page,
+    safe_next,
+    see_other,
+)
+
+
+@get("/", include_in_schema=False)
+async def index(request: Req, db: Db) -> Redirect:
+    return see_other("/home" if await optional_member(request, db) else "/login")
+
+
+@get("/login", include_in_schema=False)
+async def login_form(request: Req, db: Db) -> Template | Redirect:
+    if await optional_member(request, db):
+        return see_other(safe_next(request.query_params.get("next")))
+    return page(request, "auth/login.html", next=safe_next(request.query_params.get("next")))
+
+
+@post("/login", include_in_schema=False)
+async def login(request: Req, db: Db) -> Template | Redirect:
+    form = await form_of(request)
+    address = request.client.host if request.client else "unknown"
+    next_url = safe_next(form.get("next"))
+    try:
+        member, token = await signin.sign_in(
+            db,
+            form.get("email", ""),
+            form.get("password", ""),
+            address=address,
+            replacing=request.cookies.get(signin.SESSION_COOKIE),
+        )
+    except DomainError as exc:
+        # Returned, not raised: the failed attempt must be committed to count.
+        status = 429 if isinstance(exc, signin.TooManyAttempts) else 400
+        form.pop("password", None)
+        return page(
+            request,
+            "auth/login.html",
+            status=status,
+            form=form,
+            errors=form_errors(exc, language_of(request)),
+            next=next_url,
+        )
+    cookies = [
+        Cookie(
+            key=signin.SESSION_COOKIE,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            secure=arrived_over_https(request),
+            max_age=int(signin.SESSION_LIFETIME.total_seconds()),
+            path="/",
+        ),
+        Cookie(key=LANG_COOKIE, value=member.language, samesite="lax", max_age=YEAR, path="/"),
+    ]
+    return see_other(next_url, cookies=cookies)
+
+
+@post("/logout", include_in_schema=False)
+async def logout(request: Req, db: Db) -> Redirect:
+    token = request.cookies.get(signin.SESSION_COOKIE)
+    if token:
+        await signin.end_session(db, token)
+    response = see_other("/login?done=signed_out")
+    response.delete_cookie(signin.SESSION_COOKIE, path="/")
+    return response
+
+
+@post("/language", include_in_schema=False)
+async def choose_language(request: Req, db: Db) -> Redirect:
+    form = await form_of(request)
+    lang = form.get("lang", "")
+    back = safe_next(form.get("next"), "/")
+    if lang not in LANGUAGES:
+        return see_other(back)
+    member = await optional_member(request, db)
+    if member is not None:
+        await signin.set_language(db, member, lang)
+    cookie = Cookie(key=LANG_COOKIE, value=lang, samesite="lax", max_age=YEAR, path="/")
+    return see_other(back, cookies=[cookie])
+
+
+@post("/text-size", include_in_schema=False)
+async def choose_text_size(request: Req) -> Redirect:
+    form = await form_of(request)
+    size = "large" if form.get("size") == "large" else "normal"
+    cookie = Cookie(key=TEXT_COOKIE, value=size, samesite="lax", max_age=YEAR, path="/")
+    return see_other(safe_next(form.get("next"), "/"), cookies=[cookie])
+
+
+ROUTES = [index, login_form, login, logout, choose_language, choose_text_size]
