@@ -42,7 +42,7 @@ def settings_for(url: str) -> Settings:
     return Settings(database_url=url, env="development", secret_key="x" * 32, run_scheduler=False)
 
 
-async def runs(sessions: Sessions, job: str | None = None) -> list[JobRun]:
+async def recorded_runs(sessions: Sessions, job: str | None = None) -> list[JobRun]:
     async with transaction(sessions) as s:
         query = select(JobRun).order_by(JobRun.scheduled_for)  # type: ignore[arg-type]
         if job is not None:
@@ -104,7 +104,7 @@ async def test_two_runs_of_one_tick_run_it_once(db_url, sessions, world):
     finally:
         await other_engine.dispose()
     assert sorted(o.ran for o in outcomes) == [False, True]
-    recorded = await runs(sessions)
+    recorded = await recorded_runs(sessions)
     assert [(r.job, r.scheduled_for, r.outcome) for r in recorded] == [("review", tick, "ok")]
     assert recorded[0].finished_at is not None
 
@@ -123,7 +123,7 @@ async def test_a_failing_job_is_recorded_with_its_error_and_leaves_nothing_behin
     tick = berlin(2026, 11, 25, 2, 30)
     outcome = await runs.run_job(sessions, settings_for(db_url), "review", scheduled_for=tick)
     assert (outcome.ran, outcome.outcome) == (True, "failed")
-    [run] = await runs(sessions)
+    [run] = await recorded_runs(sessions)
     assert run.outcome == "failed"
     assert "the disk is on fire" in (run.error or "")
     async with transaction(sessions) as s:
@@ -148,7 +148,7 @@ async def test_missed_nights_are_caught_up_once_at_start(db_url, sessions, world
         ("review", berlin(2026, 11, 26, 2, 30), True)
     ]
     assert again == []
-    assert [(r.scheduled_for, r.trigger) for r in await runs(sessions, "review")] == [
+    assert [(r.scheduled_for, r.trigger) for r in await recorded_runs(sessions, "review")] == [
         (monday, "schedule"),
         (berlin(2026, 11, 26, 2, 30), "catch_up"),
     ]
@@ -157,7 +157,7 @@ async def test_missed_nights_are_caught_up_once_at_start(db_url, sessions, world
 async def test_a_fresh_network_has_nothing_to_catch_up(db_url, sessions, world):
     with time_machine.travel(berlin(2026, 11, 26, 10, 0), tick=False):
         assert await runs.catch_up(sessions, settings_for(db_url)) == []
-    assert await runs(sessions) == []
+    assert await recorded_runs(sessions) == []
 
 
 async def _wait_for(predicate, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -177,13 +177,13 @@ async def test_the_scheduler_fires_the_nightly_review_at_its_time(db_url, sessio
         try:
 
             async def ran() -> bool:
-                return len(await runs(sessions, "review")) > 0
+                return len(await recorded_runs(sessions, "review")) > 0
 
             await _wait_for(ran)
             assert jobs.is_leader
         finally:
             await jobs.stop()
-    [run] = await runs(sessions)
+    [run] = await recorded_runs(sessions)
     assert (run.job, run.scheduled_for, run.trigger, run.outcome) == (
         "review",
         berlin(2026, 11, 25, 2, 30),
@@ -234,11 +234,11 @@ async def test_three_processes_run_each_tick_exactly_once_and_take_over(
     try:
 
         async def ticks(at_least: int, runner: str | None = None) -> bool:
-            found = [r for r in await runs(sessions) if runner is None or r.runner == runner]
+            found = [r for r in await recorded_runs(sessions) if runner is None or r.runner == runner]
             return len(found) >= at_least
 
         await _wait_for(lambda: ticks(3), 90)
-        leader = (await runs(sessions))[0].runner
+        leader = (await recorded_runs(sessions))[0].runner
         assert leader is not None
         leader_pid = int(leader.rsplit(":", 1)[1])
         assert leader_pid in [p.pid for p in processes]
@@ -246,7 +246,7 @@ async def test_three_processes_run_each_tick_exactly_once_and_take_over(
         killed_at = datetime.now(UTC)
 
         async def successor_ran() -> bool:
-            others = {r.runner for r in await runs(sessions) if r.runner != leader}
+            others = {r.runner for r in await recorded_runs(sessions) if r.runner != leader}
             return any([await ticks(3, other) for other in others])
 
         await _wait_for(successor_ran, 90)
@@ -260,7 +260,7 @@ async def test_three_processes_run_each_tick_exactly_once_and_take_over(
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-    recorded = await runs(sessions)
+    recorded = await recorded_runs(sessions)
     await engine.dispose()
     await _admin(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -345,7 +345,7 @@ async def test_jobs_run_prints_what_it_found_and_jobs_list_shows_the_run(db_url,
     assert code == 0
     assert "review" in out and "30 2 * * *" in out and "ok opened 1" in out
     assert out.count("never ran") == len(registry.JOBS) - 1
-    [run] = await runs(sessions)
+    [run] = await recorded_runs(sessions)
     assert run.trigger == "manual"
 
 
