@@ -2,10 +2,9 @@
 
 Every notification is a row first: the member sees it in the app whatever happens to the
 email. Text is rendered in the member's language when the row is written (message ids are
-English; ``timebank/locale/<lang>/LC_MESSAGES/messages.po`` translates them). Email goes out
-through SMTP when ``TIMEBANK_SMTP_HOST`` is set, after the job's transaction committed:
-a failed send is logged, kept on the row (attempts, last error) and retried with a growing
-pause, up to ``MAX_ATTEMPTS``; it never breaks the job that wrote the notification.
+English; ``timebank/locale/<lang>/LC_MESSAGES/messages.po`` translates them). A row marked
+for email is sent later by ``timebank.jobs.delivery``, after the transaction that wrote it
+committed.
 """
 
 from __future__ import annotations
@@ -78,6 +77,33 @@ async def notify(
     session.add(notification)
     await session.flush()
     return notification
+
+
+async def people_to_tell(session: AsyncSession, member: Member) -> list[Member]:
+    """Who hears about ``member``'s business: the member, if they can sign in; otherwise
+    the staff who act for them (their organisation's professionals, else the managers)."""
+    if member.can_log_in:
+        return [member]
+    staff: list[Member] = []
+    if member.organization_id is not None:
+        staff = list(
+            (
+                await session.exec(
+                    select(Member).where(
+                        Member.role == "professional",
+                        Member.organization_id == member.organization_id,
+                        Member.active,
+                    )
+                )
+            ).all()
+        )
+    if not staff:
+        staff = list(
+            (
+                await session.exec(select(Member).where(Member.role == "manager", Member.active))
+            ).all()
+        )
+    return staff
 
 
 # --- In the app --------------------------------------------------------------------------------

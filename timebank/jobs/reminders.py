@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import board, flags, ledger
+from timebank import board, exchanges, flags, notifications
 from timebank.models import (
     Exchange,
     HelpRequest,
@@ -24,61 +24,7 @@ from timebank.models import (
 )
 from timebank.notifications import N_, Minutes, notify
 
-
-async def people_to_tell(session: AsyncSession, member: Member) -> list[Member]:
-    """Who hears about ``member``'s business: the member, if they can sign in; otherwise
-    the staff who act for them (their organisation's professionals, else the managers)."""
-    if member.can_log_in:
-        return [member]
-    staff: list[Member] = []
-    if member.organization_id is not None:
-        staff = list(
-            (
-                await session.exec(
-                    select(Member).where(
-                        Member.role == "professional",
-                        Member.organization_id == member.organization_id,
-                        Member.active,
-                    )
-                )
-            ).all()
-        )
-    if not staff:
-        staff = list(
-            (
-                await session.exec(select(Member).where(Member.role == "manager", Member.active))
-            ).all()
-        )
-    return staff
-
-
 # --- Unconfirmed exchanges -----------------------------------------------------------------
-
-
-async def _auto_confirm(session: AsyncSession, exchange: Exchange, now: datetime) -> bool:
-    """Book a long-pending exchange by network policy (no actor). False when a balance
-    limit refuses it: then the manager gets a flag instead."""
-    giver = await ledger.account_of_member(session, exchange.giver_id)
-    receiver = await ledger.account_of_member(session, exchange.receiver_id)
-    try:
-        await ledger.post_transfer(
-            session,
-            from_account_id=receiver.id,  # type: ignore[arg-type]
-            to_account_id=giver.id,  # type: ignore[arg-type]
-            minutes=exchange.minutes,
-            kind="exchange",
-            actor=None,
-            reason="confirmed automatically: not confirmed or rejected in time",
-            exchange_id=exchange.id,
-        )
-    except ledger.BalanceLimitExceeded:
-        return False
-    exchange.status = "confirmed"
-    exchange.decided_by_id = None
-    exchange.decided_at = now
-    session.add(exchange)
-    await session.flush()
-    return True
 
 
 async def unconfirmed_exchanges(
@@ -108,12 +54,12 @@ async def unconfirmed_exchanges(
             "day": exchange.performed_on,
         }
         if exchange.created_at <= act_from:
-            if network.unconfirmed_action == "confirm" and await _auto_confirm(
-                session, exchange, now
+            if network.unconfirmed_action == "confirm" and await exchanges.auto_confirm(
+                session, exchange, at=now
             ):
                 counts["confirmed"] += 1
                 for person in {giver.id: giver, receiver.id: receiver}.values():
-                    for member in await people_to_tell(session, person):
+                    for member in await notifications.people_to_tell(session, person):
                         await notify(
                             session,
                             member,
@@ -142,7 +88,7 @@ async def unconfirmed_exchanges(
             ):
                 counts["flagged"] += 1
             continue
-        for member in await people_to_tell(session, receiver):
+        for member in await notifications.people_to_tell(session, receiver):
             done = await notify(
                 session,
                 member,
@@ -257,7 +203,7 @@ async def expire_past(session: AsyncSession, *, today: date, email: bool) -> dic
         for row in rows:
             owner = await session.get(Member, row.member_id)
             assert owner is not None  # foreign key
-            for member in await people_to_tell(session, owner):
+            for member in await notifications.people_to_tell(session, owner):
                 done = await notify(
                     session,
                     member,
