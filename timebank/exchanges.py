@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, ledger
+from timebank import access, ledger, network
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.members import category_by_slug, get_account, get_member
 from timebank.models import Account, Category, Exchange, Member, Transfer, utcnow
@@ -113,7 +113,10 @@ async def record_exchange(
             return await the_earlier(earlier)
 
     minutes = _check_minutes(minutes)
-    today = today or (at.date() if at else date.today())
+    if today is None:
+        # A backdated entry is judged by the town's day at that moment, not the server's.
+        clock = await network.town_clock(session)
+        today = clock.day_of(at) if at else clock.today()
     if performed_on > today:
         raise Invalid(
             "the date lies in the future: log help after it happened", field="performed_on"
@@ -165,10 +168,11 @@ async def record_exchange(
 async def _book(
     session: AsyncSession,
     exchange: Exchange,
-    actor: Member,
+    actor: Member | None,
     *,
     from_pool: bool = False,
     override_reason: str | None = None,
+    reason: str | None = None,
     at: datetime | None = None,
 ) -> Transfer:
     if from_pool:
@@ -188,11 +192,12 @@ async def _book(
         actor=actor,
         exchange_id=exchange.id,
         override_reason=override_reason,
+        reason=reason,
         at=at,
     )
     exchange.status = "confirmed"
     exchange.paid_by_pool = from_pool
-    exchange.decided_by_id = actor.id
+    exchange.decided_by_id = actor.id if actor is not None else None
     exchange.decided_at = at or utcnow()
     session.add(exchange)
     await session.flush()
@@ -234,6 +239,22 @@ async def confirm_exchange(
         )
     transfer = await _book(session, exchange, actor, override_reason=override_reason, at=at)
     return ExchangeResult(exchange, transfer)
+
+
+async def auto_confirm(session: AsyncSession, exchange: Exchange, *, at: datetime) -> bool:
+    """Book a long-pending exchange by the network's policy, with no one as its actor (the
+    transfer says why). False when a balance limit refuses it: then the office gets a flag
+    instead. The caller holds the exchange locked."""
+    reason = "confirmed automatically: not confirmed or rejected in time"
+    try:
+        await _book(session, exchange, None, reason=reason)
+    except ledger.BalanceLimitExceeded:
+        return False
+    # Booked now; decided at the job's moment (the tick it ran for).
+    exchange.decided_at = at
+    session.add(exchange)
+    await session.flush()
+    return True
 
 
 async def reject_exchange(
