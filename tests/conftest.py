@@ -14,18 +14,16 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.postgres_server import start_cluster
+from tests.support import PASSWORD, World, administer, outside_loop, with_database
 from timebank.db import make_engine, make_sessionmaker, transaction, upgrade_sync
 from timebank.members import (
     NewMember,
@@ -34,7 +32,7 @@ from timebank.members import (
     create_token,
     hash_password,
 )
-from timebank.models import District, Member, Organization
+from timebank.models import District, Member
 
 REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
 
@@ -43,21 +41,6 @@ def _unavailable(reason: str) -> None:
     if REQUIRE_POSTGRES:
         pytest.fail(f"PostgreSQL is required (TIMEBANK_REQUIRE_POSTGRES=1) but {reason}")
     pytest.skip(f"PostgreSQL not available: {reason}")
-
-
-def outside_loop(fn, *args):  # type: ignore[no-untyped-def]
-    """Run ``fn`` in a thread of its own: session fixtures may be first requested from
-    inside a test's event loop, and migrations start an event loop of their own."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn, *args).result()
-
-
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="session")
@@ -74,23 +57,16 @@ def postgres_url() -> Iterator[str]:
     cluster.stop()
 
 
-async def _admin(url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def pg_template(postgres_url: str) -> Iterator[str]:
     """A migrated database that each test's database is copied from."""
     name = f"tb_template_{uuid.uuid4().hex[:10]}"
-    outside_loop(asyncio.run, _admin(postgres_url, f"CREATE DATABASE {name}"))
+    outside_loop(asyncio.run, administer(postgres_url, f"CREATE DATABASE {name}"))
     outside_loop(upgrade_sync, with_database(postgres_url, name))
     yield name
-    outside_loop(asyncio.run, _admin(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    outside_loop(
+        asyncio.run, administer(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -111,9 +87,9 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     server: str = request.getfixturevalue("postgres_url")
     template_name: str = request.getfixturevalue("pg_template")
     name = f"tb_{uuid.uuid4().hex[:12]}"
-    await _admin(server, f"CREATE DATABASE {name} TEMPLATE {template_name}")
+    await administer(server, f"CREATE DATABASE {name} TEMPLATE {template_name}")
     yield with_database(server, name)
-    await _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await administer(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -131,37 +107,6 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
-
-
-@dataclass
-class World:
-    """A small network: one organisation, two districts, and a member of every role."""
-
-    org: Organization
-    other_org: Organization
-    north: District
-    south: District
-    manager: Member
-    volunteer: Member
-    volunteer2: Member
-    senior: Member
-    client: Member  # a senior who is a client of ``org`` and has no login
-    professional: Member
-    outside_professional: Member  # works for ``other_org``
-
-    def all(self) -> list[Member]:
-        return [
-            self.manager,
-            self.volunteer,
-            self.volunteer2,
-            self.senior,
-            self.client,
-            self.professional,
-            self.outside_professional,
-        ]
-
-
-PASSWORD = "correct horse battery"
 
 
 @cache
@@ -274,7 +219,3 @@ async def tokens(world: World, sessions: async_sessionmaker[AsyncSession]) -> di
                 "outside_professional",
             )
         }
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import World, bearer
+from tests.support import World, bearer, town_today
 from timebank import access, exchanges, ledger
 from timebank.db import transaction
 from timebank.errors import Forbidden
@@ -115,13 +114,13 @@ def test_an_inactive_member_can_do_nothing():
     gone = person(20, "volunteer", active=False)
     with pytest.raises(Forbidden):
         access.entry_confirms_at_once(gone, gone, sieglinde)
-    exchange = Exchange(id=1, giver_id=5, receiver_id=20, minutes=60, performed_on=date.today())
+    exchange = Exchange(id=1, giver_id=5, receiver_id=20, minutes=60, performed_on=town_today())
     with pytest.raises(Forbidden):
         access.require_decide_exchange(gone, exchange, gone)
 
 
 def test_only_the_receiver_or_their_staff_decide_an_exchange():
-    exchange = Exchange(id=1, giver_id=5, receiver_id=3, minutes=60, performed_on=date.today())
+    exchange = Exchange(id=1, giver_id=5, receiver_id=3, minutes=60, performed_on=town_today())
     access.require_decide_exchange(karl, exchange, karl)
     access.require_decide_exchange(paula, exchange, karl)
     access.require_decide_exchange(manager, exchange, karl)
@@ -261,7 +260,7 @@ class Scene:
                 giver_id=giver.id,  # type: ignore[arg-type]
                 receiver_id=receiver.id,  # type: ignore[arg-type]
                 minutes=30,
-                performed_on=date.today(),
+                performed_on=town_today(),
                 category="visits",
             )
         return result.exchange.id  # type: ignore[return-value]
@@ -275,7 +274,7 @@ class Scene:
                 giver_id=helper.id,  # type: ignore[arg-type]
                 receiver_id=receiver.id,  # type: ignore[arg-type]
                 minutes=30,
-                performed_on=date.today(),
+                performed_on=town_today(),
                 category="visits",
             )
         assert result.transfer is not None
@@ -321,7 +320,7 @@ async def request_for(scene: Scene, row: Row, caller: str) -> tuple[str, dict[st
             "giver_id": giver.id,
             "receiver_id": receiver.id,
             "minutes": 45,
-            "performed_on": date.today().isoformat(),
+            "performed_on": town_today().isoformat(),
             "category": "shopping",
         }
         return endpoint, body

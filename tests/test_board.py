@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.support import town_today
 from timebank import board, exchanges
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid
@@ -389,7 +390,7 @@ async def test_offers_are_listed_filtered_and_closed_by_their_owner(sessions, wo
 
 
 async def test_suggested_helpers_are_ranked_by_fit_district_and_load(sessions, world):
-    today = date.today()
+    today = town_today()
     shopping = await category_id(sessions, "shopping")
     garden = await category_id(sessions, "garden")
     north, south = world.north.id, world.south.id
@@ -473,7 +474,7 @@ async def test_only_staff_acting_for_the_requester_see_suggestions(sessions, wor
 
 
 async def test_matching_lists_open_requests_urgent_first_with_their_suggestions(sessions, world):
-    today = date.today()
+    today = town_today()
     await ask(sessions, world.client, world.client, title="Irgendwann", urgency="low", today=today)
     await ask(sessions, world.client, world.client, title="Dringend", urgency="high", today=today)
     done = await ask(sessions, world.senior, world.senior, title="Erledigt", today=today)

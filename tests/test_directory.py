@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.support import town_today
 from timebank import directory, exchanges, ledger
 from timebank.db import transaction
 from timebank.directory import MemberChanges
@@ -204,7 +205,7 @@ async def test_a_damaged_page_link_is_a_clear_error(sessions, world, cursor):
 
 
 async def test_pending_and_disputed_exchanges_are_listed_for_the_manager(sessions, world):
-    today = date.today()
+    today = town_today()
     async with transaction(sessions) as s:
         waiting = await exchanges.record_exchange(
             s,

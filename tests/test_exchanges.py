@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import World
+from tests.support import World, town_today
 from timebank import exchanges, ledger
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid
 from timebank.models import Exchange, Member, Transfer
 
 Sessions = async_sessionmaker[AsyncSession]
-TODAY = date.today()
+TODAY = town_today()
 
 
 async def log(

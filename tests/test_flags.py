@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.conftest import World
+from tests.support import World, town_today
 from timebank import flags
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid, NotFound
 from timebank.models import Flag
 
-TODAY = date.today()
+TODAY = town_today()
 
 
 async def raise_flag(sessions, world: World, member, kind: str = "takes_without_giving") -> int:  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import World
+from tests.support import World, town_today
 from timebank import exchanges, ledger
 from timebank.db import transaction
 from timebank.errors import Forbidden
@@ -317,7 +316,7 @@ async def test_simultaneous_confirmations_never_overshoot_a_minimum(sessions, wo
                 giver_id=giver.id,
                 receiver_id=world.senior.id,
                 minutes=60,
-                performed_on=date.today(),
+                performed_on=town_today(),
                 category="shopping",
             )
             ids.append(result.exchange.id)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 from timebank import ledger, members, signin
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid, NotFound

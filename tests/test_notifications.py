@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
-from tests.conftest import World
+from tests.support import World, town_today
 from timebank import exchanges, notifications
 from timebank.config import Settings
 from timebank.db import transaction
@@ -92,7 +92,7 @@ async def pending_exchange(sessions, world: World, *, days_ago: float, receiver=
             giver_id=world.volunteer.id,
             receiver_id=receiver.id,
             minutes=90,
-            performed_on=date.today() - timedelta(days=int(days_ago) + 1),
+            performed_on=town_today() - timedelta(days=int(days_ago) + 1),
             category="shopping",
         )
         done.exchange.created_at = utcnow() - timedelta(days=days_ago)

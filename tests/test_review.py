@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import World
-from timebank import exchanges, flags, ledger, review
+from tests.support import (
+    NOW,
+    World,
+    account_id_of,
+    move,
+    open_flags,
+    run_review,
+    set_balance,
+    town_today,
+)
+from timebank import exchanges, flags, ledger
 from timebank.db import transaction
 from timebank.models import (
     Account,
@@ -19,67 +28,15 @@ from timebank.models import (
     Member,
     NetworkSettings,
     ReviewPolicy,
-    utcnow,
 )
 
 Sessions = async_sessionmaker[AsyncSession]
-NOW = utcnow()
-
-
-async def _account(s: AsyncSession, member: Member) -> int:
-    return (await ledger.account_of_member(s, member.id)).id  # type: ignore[arg-type,return-value]
-
-
-async def move(
-    sessions: Sessions,
-    world: World,
-    payer: Member,
-    payee: Member,
-    minutes: int,
-    *,
-    kind: str = "exchange",
-    days_ago: float = 1,
-) -> None:
-    """Book ``minutes`` from payer to payee; ``exchange`` counts as help, ``adjustment`` only
-    moves the balance. Limits are overridden: the rules, not the limits, are under test."""
-    async with transaction(sessions) as s:
-        await ledger.post_transfer(
-            s,
-            from_account_id=await _account(s, payer),
-            to_account_id=await _account(s, payee),
-            minutes=minutes,
-            kind=kind,
-            actor=world.manager,
-            override_reason="test set-up",
-            at=NOW - timedelta(days=days_ago),
-        )
-
-
-async def set_balance(sessions: Sessions, world: World, member: Member, minutes: int) -> None:
-    """Give ``member`` this balance against the (unreviewed) professional, not as help."""
-    if minutes > 0:
-        await move(sessions, world, world.professional, member, minutes, kind="adjustment")
-    elif minutes < 0:
-        await move(sessions, world, member, world.professional, -minutes, kind="adjustment")
 
 
 async def help_given(
     sessions: Sessions, world: World, giver: Member, receiver: Member, minutes: int, **kw: float
 ) -> None:
     await move(sessions, world, receiver, giver, minutes, **kw)
-
-
-async def run(sessions: Sessions, now: datetime = NOW) -> review.ReviewResult:
-    async with transaction(sessions) as s:
-        return await review.run_review(s, now=now)
-
-
-async def open_flags(sessions: Sessions, member: Member | None = None) -> dict[str, Flag]:
-    async with transaction(sessions) as s:
-        query = select(Flag).where(Flag.status != "resolved")
-        if member is not None:
-            query = query.where(Flag.member_id == member.id)
-        return {f.kind: f for f in (await s.exec(query)).all()}
 
 
 async def change_settings(sessions: Sessions, **values: object) -> None:
@@ -98,7 +55,7 @@ async def test_a_balance_below_minus_ten_hours_is_taking_without_giving(
     sessions, world, balance, flagged
 ):
     await set_balance(sessions, world, world.volunteer, balance)
-    await run(sessions)
+    await run_review(sessions)
     found = await open_flags(sessions, world.volunteer)
     assert ("takes_without_giving" in found) is flagged
     if flagged:
@@ -121,7 +78,7 @@ async def test_receiving_more_than_four_times_what_one_gives_is_taking(
     await help_given(sessions, world, world.professional, world.volunteer, received)
     if given:
         await help_given(sessions, world, world.volunteer, world.professional, given)
-    await run(sessions)
+    await run_review(sessions)
     found = await open_flags(sessions, world.volunteer)
     assert ("takes_without_giving" in found) is flagged
     if flagged:
@@ -136,7 +93,7 @@ async def test_receiving_more_than_four_times_what_one_gives_is_taking(
 @pytest.mark.parametrize(("days_ago", "flagged"), [(89.9, True), (90.1, False)])
 async def test_the_ratios_look_at_the_last_ninety_days_only(sessions, world, days_ago, flagged):
     await help_given(sessions, world, world.professional, world.volunteer, 400, days_ago=days_ago)
-    await run(sessions)
+    await run_review(sessions)
     assert ("takes_without_giving" in await open_flags(sessions, world.volunteer)) is flagged
 
 
@@ -145,7 +102,7 @@ async def test_a_senior_whose_help_the_pool_paid_is_not_taking_but_a_volunteer_i
         pool = await ledger.pool_account(s)
         await ledger.post_transfer(
             s,
-            from_account_id=await _account(s, world.professional),
+            from_account_id=await account_id_of(s, world.professional),
             to_account_id=pool.id,  # type: ignore[arg-type]
             minutes=2000,
             kind="donation",
@@ -160,11 +117,11 @@ async def test_a_senior_whose_help_the_pool_paid_is_not_taking_but_a_volunteer_i
                 giver_id=world.volunteer2.id,
                 receiver_id=receiver.id,
                 minutes=600,
-                performed_on=date.today(),
+                performed_on=town_today(),
                 category="shopping",
             )
             await exchanges.pay_from_pool(s, world.manager, done.exchange.id)  # type: ignore[arg-type]
-    await run(sessions)
+    await run_review(sessions)
     assert "takes_without_giving" not in await open_flags(sessions, world.senior)
     volunteer_flag = (await open_flags(sessions, world.volunteer))["takes_without_giving"]
     assert volunteer_flag.received_minutes == 600
@@ -172,13 +129,13 @@ async def test_a_senior_whose_help_the_pool_paid_is_not_taking_but_a_volunteer_i
 
 async def test_professionals_are_not_reviewed_unless_the_policy_says_so(sessions, world):
     await set_balance(sessions, world, world.outside_professional, -700)
-    await run(sessions)
+    await run_review(sessions)
     assert await open_flags(sessions, world.outside_professional) == {}
     async with transaction(sessions) as s:
         policy = await s.get(ReviewPolicy, "professional")
         policy.reviewed = True  # type: ignore[union-attr]
         s.add(policy)
-    await run(sessions)
+    await run_review(sessions)
     assert "takes_without_giving" in await open_flags(sessions, world.outside_professional)
 
 
@@ -188,7 +145,7 @@ async def test_members_who_left_the_network_are_not_reviewed(sessions, world):
         member = await s.get(Member, world.volunteer.id)
         member.active = False  # type: ignore[union-attr]
         s.add(member)
-    await run(sessions)
+    await run_review(sessions)
     assert await open_flags(sessions, world.volunteer) == {}
 
 
@@ -200,7 +157,7 @@ async def test_a_balance_above_forty_hours_is_giving_without_taking(
     sessions, world, balance, flagged
 ):
     await set_balance(sessions, world, world.volunteer, balance)
-    await run(sessions)
+    await run_review(sessions)
     assert ("gives_without_taking" in await open_flags(sessions, world.volunteer)) is flagged
 
 
@@ -214,7 +171,7 @@ async def test_giving_more_than_four_times_what_one_receives_is_burnout_risk(
     await help_given(sessions, world, world.volunteer, world.professional, given)
     if received:
         await help_given(sessions, world, world.professional, world.volunteer, received)
-    await run(sessions)
+    await run_review(sessions)
     found = await open_flags(sessions, world.volunteer)
     assert ("gives_without_taking" in found) is flagged
     if flagged:
@@ -231,7 +188,7 @@ async def test_giving_more_than_four_times_what_one_receives_is_burnout_risk(
 async def test_within_ten_percent_of_the_role_limit_is_near_a_limit(sessions, world, balance, rule):
     # The role defaults are -20 h and +100 h: 10 % is 2 h below the top, 2 h above the floor.
     await set_balance(sessions, world, world.volunteer, balance)
-    await run(sessions)
+    await run_review(sessions)
     found = await open_flags(sessions, world.volunteer)
     if rule is None:
         assert "near_limit" not in found
@@ -243,11 +200,11 @@ async def test_within_ten_percent_of_the_role_limit_is_near_a_limit(sessions, wo
 @pytest.mark.parametrize(("balance", "flagged"), [(-539, False), (-540, True)])
 async def test_an_account_override_is_the_limit_that_counts(sessions, world, balance, flagged):
     async with transaction(sessions) as s:
-        account = await s.get(Account, await _account(s, world.volunteer))
+        account = await s.get(Account, await account_id_of(s, world.volunteer))
         account.min_minutes = -600  # type: ignore[union-attr]
         s.add(account)
     await set_balance(sessions, world, world.volunteer, balance)
-    await run(sessions)
+    await run_review(sessions)
     found = await open_flags(sessions, world.volunteer)
     assert ("near_limit" in found) is flagged
     if flagged:
@@ -262,7 +219,7 @@ async def test_no_exchange_for_ninety_days_after_being_active_is_inactive(
     sessions, world, days_ago, flagged
 ):
     await help_given(sessions, world, world.volunteer, world.professional, 60, days_ago=days_ago)
-    await run(sessions)
+    await run_review(sessions)
     found = await open_flags(sessions, world.volunteer)
     assert ("inactive" in found) is flagged
     if flagged:
@@ -270,7 +227,7 @@ async def test_no_exchange_for_ninety_days_after_being_active_is_inactive(
 
 
 async def test_someone_who_never_exchanged_is_not_inactive(sessions, world):
-    await run(sessions)
+    await run_review(sessions)
     assert await open_flags(sessions) == {}
 
 
@@ -290,20 +247,20 @@ async def test_a_second_run_changes_nothing(sessions, world):
     await set_balance(sessions, world, world.volunteer, -700)
     await help_given(sessions, world, world.volunteer2, world.professional, 700)
     await help_given(sessions, world, world.senior, world.professional, 30, days_ago=120)
-    first = await run(sessions)
+    first = await run_review(sessions)
     assert first.opened == 3
     before = await _snapshot(sessions)
-    second = await run(sessions, NOW + timedelta(minutes=5))
+    second = await run_review(sessions, NOW + timedelta(minutes=5))
     assert (second.opened, second.updated, second.cleared, second.woken) == (0, 0, 0, 0)
     assert await _snapshot(sessions) == before
 
 
 async def test_a_new_run_updates_the_figures_instead_of_adding_a_flag(sessions, world):
     await set_balance(sessions, world, world.volunteer, -700)
-    await run(sessions)
+    await run_review(sessions)
     first = (await open_flags(sessions, world.volunteer))["takes_without_giving"]
     await set_balance(sessions, world, world.volunteer, -100)
-    result = await run(sessions)
+    result = await run_review(sessions)
     assert (result.opened, result.updated) == (0, 1)
     again = (await open_flags(sessions, world.volunteer))["takes_without_giving"]
     assert again.id == first.id
@@ -315,10 +272,10 @@ async def test_a_new_run_updates_the_figures_instead_of_adding_a_flag(sessions, 
 
 async def test_a_flag_clears_itself_when_the_member_is_back_in_balance(sessions, world):
     await set_balance(sessions, world, world.volunteer, -700)
-    await run(sessions)
+    await run_review(sessions)
     flag = (await open_flags(sessions, world.volunteer))["takes_without_giving"]
     await set_balance(sessions, world, world.volunteer, 700)
-    result = await run(sessions)
+    result = await run_review(sessions)
     assert result.cleared == 1
     async with transaction(sessions) as s:
         cleared = await s.get(Flag, flag.id)
@@ -331,30 +288,30 @@ async def test_a_flag_clears_itself_when_the_member_is_back_in_balance(sessions,
     assert [(e.action, e.actor_id) for e in events] == [("open", None), ("resolve", None)]
     # Out of balance again: a new flag, the old one stays in the history.
     await set_balance(sessions, world, world.volunteer, -700)
-    await run(sessions)
+    await run_review(sessions)
     assert (await open_flags(sessions, world.volunteer))["takes_without_giving"].id != flag.id
 
 
 async def test_a_snoozed_flag_keeps_its_figures_current_and_wakes_on_its_date(sessions, world):
     await set_balance(sessions, world, world.volunteer, -700)
-    await run(sessions)
+    await run_review(sessions)
     flag = (await open_flags(sessions, world.volunteer))["takes_without_giving"]
     until = (NOW + timedelta(days=7)).date()
     async with transaction(sessions) as s:
         await flags.snooze(s, world.manager, flag.id, until=until, note="on holiday")  # type: ignore[arg-type]
     await set_balance(sessions, world, world.volunteer, -10)
-    await run(sessions, NOW + timedelta(days=3))
+    await run_review(sessions, NOW + timedelta(days=3))
     snoozed = (await open_flags(sessions, world.volunteer))["takes_without_giving"]
     assert (snoozed.status, snoozed.balance_minutes) == ("snoozed", -710)
-    result = await run(sessions, NOW + timedelta(days=8))
+    result = await run_review(sessions, NOW + timedelta(days=8))
     assert result.woken == 1
     assert (await open_flags(sessions, world.volunteer))["takes_without_giving"].status == "open"
 
 
 async def test_thresholds_are_network_settings(sessions, world):
     await set_balance(sessions, world, world.volunteer, -301)
-    await run(sessions)
+    await run_review(sessions)
     assert "takes_without_giving" not in await open_flags(sessions, world.volunteer)
     await change_settings(sessions, takes_balance_below=-300)
-    await run(sessions)
+    await run_review(sessions)
     assert "takes_without_giving" in await open_flags(sessions, world.volunteer)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import PASSWORD, World
+from tests.support import PASSWORD, World
 from timebank import signin
 from timebank.db import transaction
 from timebank.errors import Invalid

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from tests.conftest import World
+from tests.support import World, town_today
 from timebank import board, exchanges, ledger, network
 from timebank.db import transaction
 from timebank.jobs import reminders
@@ -36,7 +36,7 @@ async def pending_exchange(sessions, world: World, receiver: Member, *, days_ago
             giver_id=world.volunteer.id,
             receiver_id=receiver.id,
             minutes=120,
-            performed_on=date.today() - timedelta(days=20),
+            performed_on=town_today() - timedelta(days=20),
             category="visits",
         )
         done.exchange.created_at = NOW - timedelta(days=days_ago)
@@ -209,7 +209,7 @@ async def test_a_request_with_a_response_is_not_flagged_and_its_flag_clears(sess
 
 
 async def test_offers_and_requests_past_their_date_close_and_their_owners_are_told(sessions, world):
-    today = date.today()
+    today = town_today()
     async with transaction(sessions) as s:
         garden = await s.scalar(select(Category).where(Category.slug == "garden"))
         old_offer = Offer(

@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import _admin, with_database
-from tests.test_review import open_flags, run, set_balance
+from tests.support import administer, open_flags, run_review, set_balance, with_database
 from timebank import ledger, network, schedules
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
@@ -31,7 +30,7 @@ from timebank.models import Flag, JobRun, NetworkSettings, ReviewPolicy
 
 Sessions = async_sessionmaker[AsyncSession]
 BERLIN = ZoneInfo("Europe/Berlin")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def berlin(*args: int) -> datetime:
@@ -216,7 +215,7 @@ async def test_three_processes_run_each_tick_exactly_once_and_take_over(
     postgres_url, pg_template, tmp_path
 ):
     name = f"tb_{uuid.uuid4().hex[:12]}"
-    await _admin(postgres_url, f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    await administer(postgres_url, f"CREATE DATABASE {name} TEMPLATE {pg_template}")
     url = with_database(postgres_url, name)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
@@ -234,7 +233,9 @@ async def test_three_processes_run_each_tick_exactly_once_and_take_over(
     try:
 
         async def ticks(at_least: int, runner: str | None = None) -> bool:
-            found = [r for r in await recorded_runs(sessions) if runner is None or r.runner == runner]
+            found = [
+                r for r in await recorded_runs(sessions) if runner is None or r.runner == runner
+            ]
             return len(found) >= at_least
 
         await _wait_for(lambda: ticks(3), 90)
@@ -262,7 +263,7 @@ async def test_three_processes_run_each_tick_exactly_once_and_take_over(
                 p.wait()
     recorded = await recorded_runs(sessions)
     await engine.dispose()
-    await _admin(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await administer(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     assert all(r.job == "review" and r.outcome == "ok" for r in recorded)
     ticks_seen = [r.scheduled_for for r in recorded]
@@ -373,14 +374,14 @@ async def _save_settings(sessions, actor, form: dict[str, str]) -> None:  # type
 
 async def test_the_next_review_uses_a_threshold_the_manager_changed(sessions, world):
     await set_balance(sessions, world, world.volunteer, -301)
-    await run(sessions)
+    await run_review(sessions)
     assert "takes_without_giving" not in await open_flags(sessions, world.volunteer)
     form = await _current_form(sessions, world)
     assert form["takes_balance_below"] == "-10"
     await _save_settings(sessions, world.manager, {**form, "takes_balance_below": "-5"})
     async with transaction(sessions) as s:
         assert (await s.get(NetworkSettings, 1)).takes_balance_below == -300  # type: ignore[union-attr]
-    await run(sessions)
+    await run_review(sessions)
     assert "takes_without_giving" in await open_flags(sessions, world.volunteer)
 
 
@@ -389,7 +390,7 @@ async def test_a_role_taken_out_of_the_review_is_not_flagged(sessions, world):
     form = await _current_form(sessions, world)
     assert form["reviewed_volunteer"] == "1"
     await _save_settings(sessions, world.manager, {**form, "reviewed_volunteer": ""})
-    await run(sessions)
+    await run_review(sessions)
     assert "takes_without_giving" not in await open_flags(sessions, world.volunteer)
     async with transaction(sessions) as s:
         assert not (await s.get(ReviewPolicy, "volunteer")).reviewed  # type: ignore[union-attr]

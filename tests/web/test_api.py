@@ -7,7 +7,7 @@ Who may call what is the matrix in ``tests/test_access.py``.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import bearer
+from tests.support import bearer, town_today
 from timebank import exchanges, ledger, members
 from timebank.db import transaction
 from timebank.models import Exchange, Member, Transfer
 from timebank.web import api as api_module
 
 Sessions = async_sessionmaker[AsyncSession]
-TODAY = date.today()
+TODAY = town_today()
 
 
 async def call(

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from tests.web.test_manager_pages import (  # noqa: F401
-    SECRET,
-    client,
-    error_of,
-    main_of,
-    manager,
-    post,
-    sign_in,
-)
+from tests.support import town_today
+from tests.web.support import SECRET, error_of, main_of, manager, post, sign_in
 from timebank import ledger
 from timebank.config import Settings
 from timebank.db import transaction
@@ -42,13 +35,13 @@ async def karl_owes(sessions, world) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("path", ["/manage/flags", "/manage/jobs", "/manage/flags/members/{id}"])
 @pytest.mark.parametrize("email", ["vera@example.org", "paula@example.org"])
-async def test_only_the_manager_sees_the_flag_pages(client, world, path, email):  # noqa: F811
+async def test_only_the_manager_sees_the_flag_pages(client, world, path, email):
     await sign_in(client, email)
     answer = await client.get(path.format(id=world.client.id))
     assert answer.status_code == 403
 
 
-async def test_open_flags_show_the_figures_and_filter(client, world, sessions):  # noqa: F811
+async def test_open_flags_show_the_figures_and_filter(client, world, sessions):
     await karl_owes(sessions, world)
     await manager(client)
     page = main_of((await client.get("/manage/flags")).text)
@@ -59,7 +52,7 @@ async def test_open_flags_show_the_figures_and_filter(client, world, sessions): 
     assert "Karl Klient" in by_org
 
 
-async def test_the_manager_acts_on_a_flag_from_the_members_page(client, world, sessions):  # noqa: F811
+async def test_the_manager_acts_on_a_flag_from_the_members_page(client, world, sessions):
     await karl_owes(sessions, world)
     await manager(client)
     async with transaction(sessions) as s:
@@ -69,7 +62,7 @@ async def test_the_manager_acts_on_a_flag_from_the_members_page(client, world, s
     member = str(world.client.id)
     answer = await post(client, f"/manage/flags/{flag.id}/resolve", {"member": member, "note": ""})  # type: ignore[union-attr]
     assert answer.status_code == 422
-    until = (date.today() + timedelta(days=7)).isoformat()
+    until = (town_today() + timedelta(days=7)).isoformat()
     answer = await post(
         client,
         f"/manage/flags/{flag.id}/snooze",  # type: ignore[union-attr]
@@ -91,7 +84,7 @@ async def test_the_manager_acts_on_a_flag_from_the_members_page(client, world, s
     assert "Gespräch geführt" in page
 
 
-async def test_job_runs_show_their_errors(client, world, sessions, monkeypatch):  # noqa: F811
+async def test_job_runs_show_their_errors(client, world, sessions, monkeypatch):
     async def broken(session, ctx):  # type: ignore[no-untyped-def]
         raise RuntimeError("mail server melted")
 
@@ -123,14 +116,14 @@ async def _settings_form(browser) -> dict[str, str]:  # type: ignore[no-untyped-
     return form
 
 
-async def test_the_flag_list_links_to_the_settings(client, world):  # noqa: F811
+async def test_the_flag_list_links_to_the_settings(client, world):
     await manager(client)
     page = main_of((await client.get("/manage/flags")).text)
     assert 'href="/manage/flags/settings"' in page
 
 
 async def test_a_threshold_changed_on_the_page_is_used_by_the_next_review(
-    client,  # noqa: F811
+    client,
     world,
     sessions,
 ):
@@ -164,7 +157,7 @@ async def test_a_threshold_changed_on_the_page_is_used_by_the_next_review(
     ],
 )
 async def test_a_bad_setting_is_shown_next_to_its_field_and_nothing_is_saved(
-    client,  # noqa: F811
+    client,
     world,
     sessions,
     field,
@@ -185,7 +178,7 @@ async def test_a_bad_setting_is_shown_next_to_its_field_and_nothing_is_saved(
 
 
 @pytest.mark.parametrize("email", ["vera@example.org", "paula@example.org"])
-async def test_only_the_manager_sees_and_changes_the_settings(client, world, sessions, email):  # noqa: F811
+async def test_only_the_manager_sees_and_changes_the_settings(client, world, sessions, email):
     await sign_in(client, email)
     assert (await client.get("/manage/flags/settings")).status_code == 403
     answer = await post(client, "/manage/flags/settings", {"takes_balance_below": "-1"})

@@ -5,27 +5,21 @@ does what its page says (both databases)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from html import unescape
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import PASSWORD, World
+from tests.support import PASSWORD, town_today
+from tests.web.support import error_of, main_of, manager, post, sign_in
 from timebank import board, exchanges, ledger, members
-from timebank.config import Settings
 from timebank.db import transaction
 from timebank.models import Category, District, Exchange, HelpRequest, Member, Offer
-from timebank.web.app import create_app
 
 Sessions = async_sessionmaker[AsyncSession]
-Client = AsyncTestClient[Litestar]
-SECRET = "a-test-secret-that-is-long-enough"
 
 MANAGER_PAGES = [
     "/manage",
@@ -40,45 +34,6 @@ MANAGER_PAGES = [
     "/manage/lists",
     "/manage/matching",
 ]
-
-
-@pytest.fixture
-async def client(db_url: str, world: World, sessions: Sessions) -> AsyncIterator[Client]:
-    # English pages, so the assertions below read the message ids whatever the catalogues say.
-    async with transaction(sessions) as s:
-        for member in (await s.exec(select(Member))).all():
-            member.language = "en"
-            s.add(member)
-    settings = Settings(database_url=db_url, secret_key=SECRET, run_scheduler=False)
-    async with AsyncTestClient(app=create_app(settings)) as c:
-        yield c
-
-
-async def post(client: Client, url: str, data: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
-    if "csrftoken" not in client.cookies:
-        await client.get("/login")
-    form = {**(data or {}), "_csrf_token": client.cookies["csrftoken"]}
-    return await client.post(url, data=form, follow_redirects=False)  # type: ignore[arg-type]
-
-
-async def sign_in(client: Client, email: str, password: str = PASSWORD) -> None:
-    answer = await post(client, "/login", {"email": email, "password": password})
-    assert answer.status_code == 303, answer.text
-
-
-def main_of(html: str) -> str:
-    return unescape(html.split('<main id="main"', 1)[1].split("</main>", 1)[0])
-
-
-def error_of(html: str, field: str) -> str:
-    """The error message shown next to ``field`` (empty when there is none)."""
-    found = re.search(rf'id="{field}-error"[^>]*>(.*?)</p>', html, re.S)
-    return re.sub(r"<[^>]+>", "", found.group(1)).strip() if found else ""
-
-
-async def manager(client: Client) -> Client:
-    await sign_in(client, "manager@example.org")
-    return client
 
 
 # --- Only the manager gets in ---------------------------------------------------------------
@@ -133,7 +88,7 @@ async def test_the_members_list_shows_balances_filters_and_sorts(client, world, 
             giver_id=world.volunteer.id,
             receiver_id=world.senior.id,
             minutes=150,
-            performed_on=date.today(),
+            performed_on=town_today(),
             category="shopping",
         )
     await manager(client)
@@ -287,7 +242,7 @@ async def test_assisted_entry_for_anyone_is_booked_at_once(client, world, sessio
     form = {
         "giver_id": str(world.volunteer2.id),
         "receiver_id": str(world.senior.id),
-        "performed_on": date.today().isoformat(),
+        "performed_on": town_today().isoformat(),
         "hours": "1",
         "minutes": "30",
         "category": "garden",
@@ -305,11 +260,11 @@ async def test_pending_and_disputed_help_is_listed_and_the_pool_can_pay(client, 
     async with transaction(sessions) as s:
         pending = await exchanges.record_exchange(
             s, world.volunteer, giver_id=world.volunteer.id, receiver_id=world.client.id,
-            minutes=60, performed_on=date.today(), category="shopping",
+            minutes=60, performed_on=town_today(), category="shopping",
         )  # fmt: skip
         disputed = await exchanges.record_exchange(
             s, world.volunteer2, giver_id=world.volunteer2.id, receiver_id=world.senior.id,
-            minutes=45, performed_on=date.today(), category="visits",
+            minutes=45, performed_on=town_today(), category="visits",
         )  # fmt: skip
         await exchanges.reject_exchange(
             s, world.senior, disputed.exchange.id, reason="kenne ich nicht"
@@ -336,7 +291,7 @@ async def test_a_reversal_needs_a_reason_and_is_shown_on_the_bookings(client, wo
     async with transaction(sessions) as s:
         booked = await exchanges.record_exchange(
             s, world.manager, giver_id=world.volunteer.id, receiver_id=world.senior.id,
-            minutes=120, performed_on=date.today(), category="shopping",
+            minutes=120, performed_on=town_today(), category="shopping",
         )  # fmt: skip
     transfer_id = booked.transfer.id  # type: ignore[union-attr]
     await manager(client)
@@ -421,8 +376,8 @@ async def test_the_board_searches_filters_and_leaves_matched_requests_out(client
         )  # fmt: skip
         old = await board.create_request(
             s, world.senior, member_id=world.senior.id, category_id=cats["visits"],
-            title="Besuch letzte Woche", today=date.today() - timedelta(days=10),
-            expires_on=date.today() - timedelta(days=2),
+            title="Besuch letzte Woche", today=town_today() - timedelta(days=10),
+            expires_on=town_today() - timedelta(days=2),
         )  # fmt: skip
     await sign_in(client, "vera@example.org")
     page = main_of((await client.get("/board")).text)

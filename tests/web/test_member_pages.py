@@ -5,60 +5,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import PASSWORD, World
+from tests.support import PASSWORD, World, town_today
+from tests.web.support import Client, main_of, make_app, post, sign_in
 from timebank import board, exchanges, i18n, signin
-from timebank.config import Settings
 from timebank.db import transaction
 from timebank.models import Category, Exchange, Flag, HelpRequest, Member, WebSession
-from timebank.web.app import create_app
 
 Sessions = async_sessionmaker[AsyncSession]
-Client = AsyncTestClient[Litestar]
-SECRET = "a-test-secret-that-is-long-enough"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def make_app(db_url: str) -> Litestar:
-    return create_app(Settings(database_url=db_url, secret_key=SECRET, run_scheduler=False))
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture
 async def client(db_url: str, world: World) -> AsyncIterator[Client]:
+    """Unlike tests/web/conftest.py's ``client``, the members keep their own languages: the
+    pages' languages are under test here."""
     async with AsyncTestClient(app=make_app(db_url)) as c:
         yield c
-
-
-async def csrf(client: Client) -> str:
-    if "csrftoken" not in client.cookies:
-        await client.get("/login")
-    return client.cookies["csrftoken"]
-
-
-async def post(client: Client, url: str, data: dict[str, str] | None = None, **kw: object):  # type: ignore[no-untyped-def]
-    form = {**(data or {}), "_csrf_token": await csrf(client)}
-    return await client.post(url, data=form, follow_redirects=False, **kw)  # type: ignore[arg-type]
-
-
-async def sign_in(client: Client, email: str) -> None:
-    answer = await post(client, "/login", {"email": email, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-
-
-def main_of(html: str) -> str:
-    """The page's own content, without the menu and settings around it."""
-    return html.split('<main id="main"', 1)[1].split("</main>", 1)[0]
 
 
 async def exchanges_between(sessions: Sessions, giver: Member, receiver: Member) -> list[Exchange]:
@@ -170,7 +143,7 @@ async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
     await sign_in(client, "volker@example.org")
     data = {
         "receiver_id": str(world.senior.id),
-        "performed_on": date.today().isoformat(),
+        "performed_on": town_today().isoformat(),
         "hours": "2",
         "minutes": "0",
         "category": "shopping",
@@ -206,7 +179,7 @@ async def test_logging_hours_then_the_senior_confirms_and_both_statements_show_i
         "/exchanges/new",
         {
             "receiver_number": str(world.senior.id),
-            "performed_on": date.today().isoformat(),
+            "performed_on": town_today().isoformat(),
             "hours": "2",
             "minutes": "0",
             "category": "shopping",
@@ -247,7 +220,7 @@ async def test_a_log_hours_form_sent_twice_books_once(
     assert found is not None
     data = {
         "receiver_number": str(world.senior.id),
-        "performed_on": date.today().isoformat(),
+        "performed_on": town_today().isoformat(),
         "hours": "1",
         "minutes": "30",
         "category": "shopping",
@@ -274,7 +247,7 @@ async def test_form_errors_appear_next_to_the_field_with_the_values_kept(
     client: Client, world: World, sessions: Sessions
 ) -> None:
     await sign_in(client, "volker@example.org")
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (town_today() + timedelta(days=1)).isoformat()
     answer = await post(
         client,
         "/exchanges/new",
@@ -316,7 +289,7 @@ async def test_bad_input_is_named_at_its_field(
     await sign_in(client, "volker@example.org")
     data = {
         "receiver_number": str(world.senior.id),
-        "performed_on": date.today().isoformat(),
+        "performed_on": town_today().isoformat(),
         "hours": "1",
         "minutes": "0",
         "category": "garden",
@@ -338,7 +311,7 @@ async def test_a_refused_booking_leaves_nothing_half_written(
         {
             "receiver_id": str(world.client.id),
             "giver_id": str(world.volunteer.id),
-            "performed_on": date.today().isoformat(),
+            "performed_on": town_today().isoformat(),
             "hours": "24",
             "minutes": "0",
             "category": "visits",
@@ -361,7 +334,7 @@ async def test_one_click_dispute(
             giver_id=world.volunteer.id,  # type: ignore[arg-type]
             receiver_id=world.senior.id,  # type: ignore[arg-type]
             minutes=60,
-            performed_on=date.today(),
+            performed_on=town_today(),
             category="visits",
         )
     await sign_in(client, "sieglinde@example.org")
@@ -383,7 +356,7 @@ async def test_only_the_receiver_may_confirm(
             giver_id=world.volunteer.id,  # type: ignore[arg-type]
             receiver_id=world.senior.id,  # type: ignore[arg-type]
             minutes=60,
-            performed_on=date.today(),
+            performed_on=town_today(),
             category="visits",
         )
     await sign_in(client, "volker@example.org")
@@ -405,7 +378,7 @@ async def test_a_professional_enters_help_for_a_client_marked_on_behalf(
         {
             "receiver_id": str(world.client.id),
             "giver_id": str(world.volunteer.id),
-            "performed_on": date.today().isoformat(),
+            "performed_on": town_today().isoformat(),
             "hours": "1",
             "minutes": "45",
             "category": "forms",

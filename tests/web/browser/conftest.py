@@ -5,15 +5,12 @@ Without Chromium, Playwright or axe-core (``npm install --no-save --no-package-l
 axe-core`` at the repository root) these tests are skipped, unless
 TIMEBANK_REQUIRE_BROWSER=1 (set by CI), which turns the skip into a failure.
 
-Fixtures and functions for other browser test modules:
+Fixtures for the browser test modules (what they share that is not a fixture, such as
+``Server``, ``new_page``, ``sign_in`` and ``visit``, is in tests/web/browser/support.py):
 
-* ``server`` (per module): ``server.url``, ``server.db_url``; ``server.run(coro_fn)`` runs
-  ``coro_fn(session)`` in one committed transaction on the server's database (seeding
-  through the domain functions).
-* ``browser`` (per module): a launched Chromium; ``new_page(browser, server)`` opens a page
-  in a fresh context (its own cookies).
-* ``sign_in(page, email)``, ``visit(page, name)``: ``visit`` runs axe (zero violations),
-  checks that nothing scrolls sideways, and saves ``test-artifacts/<name>.png``.
+* ``server`` (per module): a ``Server`` with ``server.url``, ``server.db_url`` and
+  ``server.run(coro_fn)``.
+* ``browser`` (per module): a launched Chromium, for ``new_page(browser, server)``.
 """
 
 from __future__ import annotations
@@ -27,20 +24,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import _admin, outside_loop, with_database
-from timebank.db import make_engine, make_sessionmaker, transaction
+from tests.support import administer, outside_loop, with_database
+from tests.web.browser.support import ARTIFACTS, AXE, ROOT, Server
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("TIMEBANK_REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = [
@@ -52,7 +44,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SECRET = "browser-tests-secret-key-0123456789"
-T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,25 +57,6 @@ def _unavailable(reason: str) -> None:
     if REQUIRE_BROWSER:
         pytest.fail(f"the browser tests are required (TIMEBANK_REQUIRE_BROWSER=1) but {reason}")
     pytest.skip(f"browser tests skipped: {reason}")
-
-
-@dataclass
-class Server:
-    url: str
-    db_url: str
-
-    def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """``work(session)`` in one committed transaction on the server's database."""
-
-        async def go() -> T:
-            engine = make_engine(self.db_url)
-            try:
-                async with transaction(make_sessionmaker(engine)) as session:
-                    return await work(session)
-            finally:
-                await engine.dispose()
-
-        return outside_loop(asyncio.run, go())  # type: ignore[no-any-return]
 
 
 def _free_port() -> int:
@@ -114,7 +86,7 @@ def server(postgres_url: str, pg_template: str, request: pytest.FixtureRequest) 
     """``timebank`` served by uvicorn in its own process, on a fresh PostgreSQL database."""
     name = f"tb_browser_{uuid.uuid4().hex[:10]}"
     create = f"CREATE DATABASE {name} TEMPLATE {pg_template}"
-    outside_loop(asyncio.run, _admin(postgres_url, create))
+    outside_loop(asyncio.run, administer(postgres_url, create))
     db_url = with_database(postgres_url, name)
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -145,7 +117,7 @@ def server(postgres_url: str, pg_template: str, request: pytest.FixtureRequest) 
             process.kill()
             process.wait()
         outside_loop(
-            asyncio.run, _admin(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            asyncio.run, administer(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         )
 
 
@@ -168,48 +140,3 @@ def browser() -> Iterator[Any]:
         chromium.close()
     finally:
         playwright.stop()
-
-
-def new_page(browser: Any, server: Server, **context: Any) -> Any:
-    """A page in a fresh browser context (own cookies); German unless told otherwise."""
-    context.setdefault("locale", "de-DE")
-    context.setdefault("viewport", {"width": 1280, "height": 900})
-    page = browser.new_context(base_url=server.url, **context).new_page()
-    page.set_default_timeout(30_000)
-    return page
-
-
-def sign_in(page: Any, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort").fill(password)
-    page.get_by_role("button", name="Anmelden").click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url, page.content()
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(  # type: ignore[no-any-return]
-        """async () => {
-            const result = await axe.run(document);
-            return result.violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
-            }));
-        }"""
-    )
-
-
-def scrolls_sideways(page: Any) -> bool:
-    return bool(page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1"))
-
-
-def visit(page: Any, name: str) -> None:
-    """Check the page the browser shows now: axe finds nothing, nothing scrolls sideways;
-    keep a screenshot as a test artefact."""
-    page.wait_for_load_state()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    assert axe_violations(page) == [], f"axe on {name} ({page.url})"
-    assert not scrolls_sideways(page), f"{name} scrolls sideways at {page.viewport_size}"

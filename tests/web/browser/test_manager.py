@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.web.browser.conftest import Server, new_page, sign_in, visit
+from tests.support import town_today
+from tests.web.browser.support import Server, new_page, sign_in, visit
 from timebank import board, exchanges, ledger
 from timebank.members import NewMember, create_member
 from timebank.models import Category, District, Transfer
@@ -60,7 +60,7 @@ def network(server: Server) -> Network:
             giver_id=volunteer.id,
             receiver_id=senior.id,
             minutes=120,
-            performed_on=date.today(),
+            performed_on=town_today(),
             category="shopping",
         )
         confirmed = await exchanges.confirm_exchange(s, senior, logged.exchange.id)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.web.browser.conftest import (
+from tests.web.browser.support import (
     ARTIFACTS,
     Server,
     axe_violations,

@@ -1,0 +1,158 @@
+"""What several test modules and conftest.py files share that is not a fixture: the test
+world's shape and password, database-server plumbing, and the balance review's set-up.
+
+Test modules receive fixtures as arguments and import everything else from here (or from
+``tests/web/support.py``, ``tests/web/browser/support.py``); nothing imports from a
+conftest.py or from a test module (tests/test_test_layout.py checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+import asyncpg
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from timebank import ledger, review
+from timebank.db import transaction
+from timebank.models import District, Flag, Member, Organization, utcnow
+from timebank.network import TownClock
+
+Sessions = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
+
+# --- The test world -------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class World:
+    """A small network: one organisation, two districts, and a member of every role."""
+
+    org: Organization
+    other_org: Organization
+    north: District
+    south: District
+    manager: Member
+    volunteer: Member
+    volunteer2: Member
+    senior: Member
+    client: Member  # a senior who is a client of ``org`` and has no login
+    professional: Member
+    outside_professional: Member  # works for ``other_org``
+
+    def all(self) -> list[Member]:
+        return [
+            self.manager,
+            self.volunteer,
+            self.volunteer2,
+            self.senior,
+            self.client,
+            self.professional,
+            self.outside_professional,
+        ]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- The database server --------------------------------------------------------------------
+
+
+def outside_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` in a thread of its own: session fixtures may be first requested from
+    inside a test's event loop, and migrations start an event loop of their own."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+async def administer(url: str, *statements: str) -> None:
+    """Run statements such as CREATE DATABASE, which no transaction may wrap."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+# --- The town clock -------------------------------------------------------------------------
+
+
+def town_today() -> date:
+    """Today as the test network sees it: its settings keep the default time zone, so
+    near midnight this is not the server's (UTC) date."""
+    return TownClock.named(None).today()
+
+
+# --- The balance review's set-up ------------------------------------------------------------
+
+# The moment the review helpers book from and review at, fixed once so that tests can count
+# days from it.
+NOW = utcnow()
+
+
+async def account_id_of(s: AsyncSession, member: Member) -> int:
+    return (await ledger.account_of_member(s, member.id)).id  # type: ignore[arg-type,return-value]
+
+
+async def move(
+    sessions: Sessions,
+    world: World,
+    payer: Member,
+    payee: Member,
+    minutes: int,
+    *,
+    kind: str = "exchange",
+    days_ago: float = 1,
+) -> None:
+    """Book ``minutes`` from payer to payee; ``exchange`` counts as help, ``adjustment`` only
+    moves the balance. Limits are overridden: the rules, not the limits, are under test."""
+    async with transaction(sessions) as s:
+        await ledger.post_transfer(
+            s,
+            from_account_id=await account_id_of(s, payer),
+            to_account_id=await account_id_of(s, payee),
+            minutes=minutes,
+            kind=kind,
+            actor=world.manager,
+            override_reason="test set-up",
+            at=NOW - timedelta(days=days_ago),
+        )
+
+
+async def set_balance(sessions: Sessions, world: World, member: Member, minutes: int) -> None:
+    """Give ``member`` this balance against the (unreviewed) professional, not as help."""
+    if minutes > 0:
+        await move(sessions, world, world.professional, member, minutes, kind="adjustment")
+    elif minutes < 0:
+        await move(sessions, world, member, world.professional, -minutes, kind="adjustment")
+
+
+async def run_review(sessions: Sessions, now: datetime = NOW) -> review.ReviewResult:
+    async with transaction(sessions) as s:
+        return await review.run_review(s, now=now)
+
+
+async def open_flags(sessions: Sessions, member: Member | None = None) -> dict[str, Flag]:
+    async with transaction(sessions) as s:
+        query = select(Flag).where(Flag.status != "resolved")
+        if member is not None:
+            query = query.where(Flag.member_id == member.id)
+        return {f.kind: f for f in (await s.exec(query)).all()}
