@@ -7,7 +7,7 @@ passes (``expired``). Every function checks its actor through ``timebank.access`
 flushes; the request or job that calls it owns the transaction.
 
 Signatures (``session`` is an ``AsyncSession``, ``actor`` the signed-in ``Member``;
-``today`` defaults to ``date.today()`` and exists for tests)::
+``today`` defaults to the town's today, ``network.today``, and exists for tests)::
 
     create_request(session, actor, *, member_id, category_id, title, description=None,
                    district_id=None, needed_on=None, when_text=None, urgency="normal",
@@ -41,14 +41,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
-from sqlalchemy import and_, case, exists, false, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, update
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
-from timebank import access
+from timebank import access, network
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.members import get_member
 from timebank.models import (
@@ -61,6 +62,7 @@ from timebank.models import (
     MemberCategory,
     Offer,
     RequestResponse,
+    id_of,
     utcnow,
 )
 from timebank.paging import Page
@@ -117,6 +119,10 @@ class Suggestion:
 # --- Input checks ---------------------------------------------------------------------------
 
 
+@overload
+def _text(value: str | None, field: str, limit: int, *, required: Literal[True]) -> str: ...
+@overload
+def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None: ...
 def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
     value = (value or "").strip() or None
     if value is None and required:
@@ -177,7 +183,7 @@ async def create_request(
 ) -> HelpRequest:
     """A request for help for ``member_id``. Without a district the requester's own is used;
     without an expiry date it is the day help is needed, else 30 days from today."""
-    today = today or date.today()
+    today = today or await network.today(session)
     requester = await get_member(session, member_id)
     access.require_request_help_for(actor, requester)
     clean_title = _text(title, "title", 200, required=True)
@@ -189,11 +195,11 @@ async def create_request(
     if expires_on is None and needed_on is not None:
         expires_on = needed_on
     request = HelpRequest(
-        member_id=requester.id,  # type: ignore[arg-type]
-        entered_by_id=actor.id,  # type: ignore[arg-type]
-        category_id=category.id,  # type: ignore[arg-type]
+        member_id=id_of(requester),
+        entered_by_id=id_of(actor),
+        category_id=id_of(category),
         district_id=await _district(session, district_id) or requester.district_id,
-        title=clean_title,  # type: ignore[arg-type]
+        title=clean_title,
         description=_text(description, "description", 2000),
         needed_on=needed_on,
         when_text=_text(when_text, "when_text", 200),
@@ -209,7 +215,11 @@ async def create_request(
 _helper = aliased(Member)
 
 
-def _request_cards() -> Any:
+# The request, its category, district name, requester's name, helper's name, responses.
+RequestCardRow = tuple[HelpRequest, Category, str | None, str, str | None, int]
+
+
+def _request_cards() -> Select[*RequestCardRow]:
     responses = (
         select(func.count())
         .select_from(RequestResponse)
@@ -218,11 +228,12 @@ def _request_cards() -> Any:
         .scalar_subquery()
     )
     return (
-        select(HelpRequest, Category, District.name, Member.name, _helper.name, responses)
-        .join(Category, Category.id == HelpRequest.category_id)  # type: ignore[arg-type]
-        .join(Member, Member.id == HelpRequest.member_id)  # type: ignore[arg-type]
-        .outerjoin(District, District.id == HelpRequest.district_id)  # type: ignore[arg-type]
-        .outerjoin(_helper, _helper.id == HelpRequest.helper_id)  # type: ignore[arg-type]
+        # SQLModel types select() for up to 4 columns.
+        select(HelpRequest, Category, District.name, Member.name, _helper.name, responses)  # type: ignore[call-overload]
+        .join(Category, col(Category.id) == HelpRequest.category_id)
+        .join(Member, col(Member.id) == HelpRequest.member_id)
+        .outerjoin(District, col(District.id) == HelpRequest.district_id)
+        .outerjoin(_helper, col(_helper.id) == HelpRequest.helper_id)
     )
 
 
@@ -231,10 +242,10 @@ def _to_request_card(row: Any) -> RequestCard:
     return RequestCard(request, category, district_name, requester_name, helper_name, responses)
 
 
-def _still_open(today: date) -> Any:
+def _still_open(today: date) -> ColumnElement[bool]:
     return and_(
-        HelpRequest.status == "open",
-        or_(HelpRequest.expires_on.is_(None), HelpRequest.expires_on >= today),  # type: ignore[union-attr,operator]
+        col(HelpRequest.status) == "open",
+        or_(col(HelpRequest.expires_on).is_(None), col(HelpRequest.expires_on) >= today),
     )
 
 
@@ -275,8 +286,8 @@ def _listing_filters(
     if words:
         conditions.append(
             or_(
-                model.title.icontains(words, autoescape=True),  # type: ignore[attr-defined]
-                model.description.icontains(words, autoescape=True),  # type: ignore[union-attr]
+                col(model.title).icontains(words, autoescape=True),
+                col(model.description).icontains(words, autoescape=True),
             )
         )
     return conditions
@@ -297,11 +308,11 @@ async def open_requests(
     """The board's requests, newest first. Requests past their expiry date count as expired
     even before ``expire_past`` has marked them."""
     access.require_board_reader(actor)
-    today = today or date.today()
+    today = today or await network.today(session)
     page, per_page = _paging(page, per_page)
     conditions: list[Any] = []
     if include_expired:
-        conditions.append(HelpRequest.status.in_(("open", "expired")))  # type: ignore[attr-defined]
+        conditions.append(col(HelpRequest.status).in_(("open", "expired")))
     else:
         conditions.append(_still_open(today))
     conditions += _listing_filters(HelpRequest, category_id, district_id, search)
@@ -309,7 +320,7 @@ async def open_requests(
     rows = await session.exec(
         _request_cards()
         .where(*conditions)
-        .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(HelpRequest.created_at).desc(), col(HelpRequest.id).desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
@@ -323,19 +334,19 @@ async def requests_for_helper(
     chose none) in their district (any district when they, or the request, have none).
     Their own requests are left out; the most urgent and the soonest needed come first."""
     access.require_board_reader(helper)
-    today = today or date.today()
+    today = today or await network.today(session)
     conditions: list[Any] = [_still_open(today), HelpRequest.member_id != helper.id]
-    chose_any = exists().where(MemberCategory.member_id == helper.id)
+    chose_any = exists().where(col(MemberCategory.member_id) == helper.id)
     chose_this = exists().where(
-        MemberCategory.member_id == helper.id,
-        MemberCategory.category_id == HelpRequest.category_id,
+        col(MemberCategory.member_id) == helper.id,
+        col(MemberCategory.category_id) == HelpRequest.category_id,
     )
     conditions.append(or_(~chose_any, chose_this))
     if helper.district_id is not None:
         conditions.append(
             or_(
-                HelpRequest.district_id.is_(None),  # type: ignore[union-attr]
-                HelpRequest.district_id == helper.district_id,
+                col(HelpRequest.district_id).is_(None),
+                col(HelpRequest.district_id) == helper.district_id,
             )
         )
     urgency_rank = case({"high": 0, "normal": 1, "low": 2}, value=HelpRequest.urgency)
@@ -344,9 +355,9 @@ async def requests_for_helper(
         .where(*conditions)
         .order_by(
             urgency_rank,
-            HelpRequest.needed_on.is_(None),  # type: ignore[union-attr]
-            HelpRequest.needed_on,
-            HelpRequest.id,
+            col(HelpRequest.needed_on).is_(None),
+            col(HelpRequest.needed_on),
+            col(HelpRequest.id),
         )
         .limit(min(max(1, limit), MAX_PER_PAGE))
     )
@@ -360,7 +371,7 @@ async def requests_of(session: AsyncSession, actor: Member, member_id: int) -> l
     rows = await session.exec(
         _request_cards()
         .where(HelpRequest.member_id == member_id)
-        .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(HelpRequest.created_at).desc(), col(HelpRequest.id).desc())
     )
     return [_to_request_card(r) for r in rows.all()]
 
@@ -381,7 +392,7 @@ async def respond(
     today: date | None = None,
 ) -> RequestResponse:
     """The actor says "I can help": once per request, never on their own, only while open."""
-    today = today or date.today()
+    today = today or await network.today(session)
     request = await _load_request(session, request_id)
     access.require_respond_to_request(actor, request)
     if request.status != "open" or (request.expires_on and request.expires_on < today):
@@ -395,7 +406,7 @@ async def respond(
         raise Conflict("you have already offered to help with this request")
     response = RequestResponse(
         request_id=request_id,
-        helper_id=actor.id,  # type: ignore[arg-type]
+        helper_id=id_of(actor),
         message=_text(message, "message", 1000),
     )
     session.add(response)
@@ -409,9 +420,9 @@ async def responses_to(session: AsyncSession, actor: Member, request_id: int) ->
     access.require_manage_request(actor, await get_member(session, request.member_id))
     rows = await session.exec(
         select(RequestResponse, Member)
-        .join(Member, Member.id == RequestResponse.helper_id)  # type: ignore[arg-type]
+        .join(Member, col(Member.id) == RequestResponse.helper_id)
         .where(RequestResponse.request_id == request_id)
-        .order_by(RequestResponse.created_at, RequestResponse.id)
+        .order_by(col(RequestResponse.created_at), col(RequestResponse.id))
     )
     return [ResponseRow(response, helper) for response, helper in rows.all()]
 
@@ -467,19 +478,19 @@ async def close_request(session: AsyncSession, actor: Member, request_id: int) -
 async def expire_past(session: AsyncSession, *, today: date | None = None) -> int:
     """Mark open requests and offers whose expiry date has passed as expired (network policy,
     no actor: the scheduler's job). Returns how many rows changed."""
-    today = today or date.today()
+    today = today or await network.today(session)
     requests = await session.exec(
         update(HelpRequest)
-        .where(HelpRequest.status == "open", HelpRequest.expires_on < today)  # type: ignore[arg-type,operator]
+        .where(col(HelpRequest.status) == "open", col(HelpRequest.expires_on) < today)
         .values(status="expired", closed_at=utcnow())
     )
     offers = await session.exec(
         update(Offer)
-        .where(Offer.status == "open", Offer.expires_on < today)  # type: ignore[arg-type,operator]
+        .where(col(Offer.status) == "open", col(Offer.expires_on) < today)
         .values(status="expired")
     )
     await session.flush()
-    return (requests.rowcount or 0) + (offers.rowcount or 0)  # type: ignore[attr-defined]
+    return (requests.rowcount or 0) + (offers.rowcount or 0)
 
 
 # --- Offers ---------------------------------------------------------------------------------
@@ -498,16 +509,16 @@ async def create_offer(
     today: date | None = None,
 ) -> Offer:
     """A standing offer of help, 90 days unless another expiry date is given."""
-    today = today or date.today()
+    today = today or await network.today(session)
     member = await get_member(session, member_id)
     access.require_offer_for(actor, member)
     clean_title = _text(title, "title", 200, required=True)
     category = await _category(session, category_id)
     offer = Offer(
-        member_id=member.id,  # type: ignore[arg-type]
-        category_id=category.id,  # type: ignore[arg-type]
+        member_id=id_of(member),
+        category_id=id_of(category),
         district_id=await _district(session, district_id) or member.district_id,
-        title=clean_title,  # type: ignore[arg-type]
+        title=clean_title,
         description=_text(description, "description", 2000),
         expires_on=_expiry(expires_on, today, default_days=90),
     )
@@ -516,12 +527,12 @@ async def create_offer(
     return offer
 
 
-def _offer_cards() -> Any:
+def _offer_cards() -> Select[Offer, Category, str, str]:
     return (
         select(Offer, Category, District.name, Member.name)
-        .join(Category, Category.id == Offer.category_id)  # type: ignore[arg-type]
-        .join(Member, Member.id == Offer.member_id)  # type: ignore[arg-type]
-        .outerjoin(District, District.id == Offer.district_id)  # type: ignore[arg-type]
+        .join(Category, col(Category.id) == Offer.category_id)
+        .join(Member, col(Member.id) == Offer.member_id)
+        .outerjoin(District, col(District.id) == Offer.district_id)
     )
 
 
@@ -538,25 +549,25 @@ async def open_offers(
     today: date | None = None,
 ) -> Page[OfferCard]:
     access.require_board_reader(actor)
-    today = today or date.today()
+    today = today or await network.today(session)
     page, per_page = _paging(page, per_page)
-    conditions: list[Any] = [Member.active.is_(True)]  # type: ignore[attr-defined]
+    conditions: list[Any] = [col(Member.active).is_(True)]
     if include_expired:
-        conditions.append(Offer.status.in_(("open", "expired")))  # type: ignore[attr-defined]
+        conditions.append(col(Offer.status).in_(("open", "expired")))
     else:
         conditions.append(Offer.status == "open")
-        conditions.append(or_(Offer.expires_on.is_(None), Offer.expires_on >= today))  # type: ignore[union-attr,operator]
+        conditions.append(or_(col(Offer.expires_on).is_(None), col(Offer.expires_on) >= today))
     conditions += _listing_filters(Offer, category_id, district_id, search)
     total = await session.scalar(
         select(func.count())
         .select_from(Offer)
-        .join(Member, Member.id == Offer.member_id)  # type: ignore[arg-type]
+        .join(Member, col(Member.id) == Offer.member_id)
         .where(*conditions)
     )
     rows = await session.exec(
         _offer_cards()
         .where(*conditions)
-        .order_by(Offer.created_at.desc(), Offer.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(Offer.created_at).desc(), col(Offer.id).desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
@@ -569,7 +580,7 @@ async def offers_of(session: AsyncSession, actor: Member, member_id: int) -> lis
     rows = await session.exec(
         _offer_cards()
         .where(Offer.member_id == member_id)
-        .order_by(Offer.created_at.desc(), Offer.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(Offer.created_at).desc(), col(Offer.id).desc())
     )
     return [OfferCard(*r) for r in rows.all()]
 
@@ -616,7 +627,7 @@ async def suggested_helpers(
     One query: the workload figures are grouped subqueries joined to the members, so the
     cost does not grow with a Python loop over members.
     """
-    today = today or date.today()
+    today = today or await network.today(session)
     request = await _load_request(session, request_id)
     access.require_suggest_helpers(actor, await get_member(session, request.member_id))
     rows = await session.exec(_ranking_query(request, limit=limit, today=today))
@@ -630,26 +641,30 @@ def _suggestion(row: Any) -> Suggestion:
     )
 
 
-def _ranking_query(request: HelpRequest, *, limit: int, today: date) -> Any:
+# Member id, name, district name, availability, the two flags, commitments, recent minutes.
+SuggestionRow = tuple[int, str, str | None, str | None, int, int, int, int]
+
+
+def _ranking_query(request: HelpRequest, *, limit: int, today: date) -> Select[*SuggestionRow]:
     since = today - timedelta(days=RECENT_DAYS)
     given = (
         select(Exchange.giver_id, func.sum(Exchange.minutes).label("minutes"))
         .where(Exchange.status == "confirmed", Exchange.performed_on >= since)
-        .group_by(Exchange.giver_id)
+        .group_by(col(Exchange.giver_id))
         .subquery()
     )
     commitments = (
         select(HelpRequest.helper_id, func.count().label("open"))
         .where(HelpRequest.status == "matched")
-        .group_by(HelpRequest.helper_id)
+        .group_by(col(HelpRequest.helper_id))
         .subquery()
     )
     fits = exists().where(
-        MemberCategory.member_id == Member.id,
-        MemberCategory.category_id == request.category_id,
+        col(MemberCategory.member_id) == Member.id,
+        col(MemberCategory.category_id) == request.category_id,
     )
     responded = exists().where(
-        RequestResponse.request_id == request.id, RequestResponse.helper_id == Member.id
+        col(RequestResponse.request_id) == request.id, col(RequestResponse.helper_id) == Member.id
     )
     same_district: Any = (
         Member.district_id == request.district_id if request.district_id else false()
@@ -659,7 +674,7 @@ def _ranking_query(request: HelpRequest, *, limit: int, today: date) -> Any:
     open_count = func.coalesce(commitments.c.open, 0)
     recent = func.coalesce(given.c.minutes, 0)
     return (
-        select(
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to 4 columns
             Member.id,
             Member.name,
             District.name,
@@ -669,12 +684,12 @@ def _ranking_query(request: HelpRequest, *, limit: int, today: date) -> Any:
             open_count,
             recent,
         )
-        .outerjoin(District, District.id == Member.district_id)  # type: ignore[arg-type]
+        .outerjoin(District, District.id == Member.district_id)
         .outerjoin(given, given.c.giver_id == Member.id)
         .outerjoin(commitments, commitments.c.helper_id == Member.id)
         .where(
-            Member.active.is_(True),  # type: ignore[attr-defined]
-            Member.role.in_(HELPER_ROLES),  # type: ignore[attr-defined]
+            col(Member.active).is_(True),
+            col(Member.role).in_(HELPER_ROLES),
             Member.id != request.member_id,
             ~responded,
             or_(fits, same_district),
@@ -704,7 +719,7 @@ async def matching(
     with its ranked suggested helpers (see ``suggested_helpers``). One ranking query per
     request on the page, never one per member."""
     access.require_manager(actor)
-    today = today or date.today()
+    today = today or await network.today(session)
     page, per_page = _paging(page, per_page)
     condition = _still_open(today)
     total = await session.scalar(select(func.count()).select_from(HelpRequest).where(condition))
@@ -712,13 +727,13 @@ async def matching(
     rows = await session.exec(
         _request_cards()
         .where(condition)
-        .order_by(urgency_rank, HelpRequest.created_at, HelpRequest.id)
+        .order_by(urgency_rank, col(HelpRequest.created_at), col(HelpRequest.id))
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
     cards = [_to_request_card(r) for r in rows.all()]
     items = []
     for card in cards:
-        rows = await session.exec(_ranking_query(card.request, limit=per_request, today=today))
-        items.append((card, [_suggestion(row) for row in rows.all()]))
+        ranked = await session.exec(_ranking_query(card.request, limit=per_request, today=today))
+        items.append((card, [_suggestion(row) for row in ranked.all()]))
     return Page(items, total or 0, page, per_page)

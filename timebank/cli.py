@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ from timebank.errors import DomainError
 from timebank.jobs.registry import JOBS
 from timebank.jobs.runs import RunOutcome, run_job
 from timebank.jobs.scheduler import JobScheduler
-from timebank.models import ROLES, JobRun, utcnow
+from timebank.models import ROLES, JobRun, id_of, utcnow
 
 T = TypeVar("T")
 
@@ -78,10 +78,10 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine, turning the errors people cause into one clear line."""
     try:
-        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+        return asyncio.run(coro_fn())
     except (DomainError, SchemaBehind) as exc:
         raise Fail(getattr(exc, "detail", str(exc))) from None
     except (OSError, DBAPIError) as exc:
@@ -261,8 +261,8 @@ def member_create(
             district_id=dist.id if dist else None,
         )
         created = await members.create_member(session, new, actor=None)
-        account = await ledger.account_of_member(session, created.id)  # type: ignore[arg-type]
-        return created.id, account.id, created.email or "no email"  # type: ignore[return-value]
+        account = await ledger.account_of_member(session, id_of(created))
+        return id_of(created), id_of(account), created.email or "no email"
 
     member_id, account_id, shown = run(lambda: _in_transaction(settings, work))
     click.echo(

@@ -28,10 +28,19 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import board, exchanges, ledger, members
+from timebank import board, exchanges, ledger, members, network
 from timebank.db import make_engine, make_sessionmaker, transaction
 from timebank.members import NewMember
-from timebank.models import Account, Category, District, Exchange, Member, Organization, Transfer
+from timebank.models import (
+    Account,
+    Category,
+    District,
+    Exchange,
+    Member,
+    Organization,
+    Transfer,
+    id_of,
+)
 
 DEFAULT_SEED = 50
 DEMO_PASSWORD = "lindenfeld-demo"
@@ -162,7 +171,7 @@ class Person:
 
     @property
     def id(self) -> int:
-        return self.member.id  # type: ignore[return-value]
+        return id_of(self.member)
 
 
 @dataclass
@@ -178,6 +187,11 @@ class Cast:
     login_senior: Person
     orgs: list[Organization]
     districts: list[District]
+
+    def staff_for(self, client: Person) -> Member:
+        """Who acts for a client without a login: their organisation's first professional."""
+        assert client.member.organization_id is not None  # every such client has one
+        return self.professionals[client.member.organization_id][0].member
 
 
 async def _cast(session: AsyncSession, rng: random.Random, today: date) -> Cast:
@@ -246,7 +260,7 @@ async def _cast(session: AsyncSession, rng: random.Random, today: date) -> Cast:
                     org=org,
                 )
             )
-        professionals[org.id] = staff  # type: ignore[index]
+        professionals[id_of(org)] = staff
 
     volunteers = []
     for i in range(25):
@@ -275,9 +289,9 @@ async def _cast(session: AsyncSession, rng: random.Random, today: date) -> Cast:
             seniors.append(await add(full, "senior", email=None, org=orgs[i % 3]))
             continue
         email = _login_email("senior") if i == 9 else _email_for(full)
-        org = orgs[2] if i % 4 == 0 else None
+        senior_org = orgs[2] if i % 4 == 0 else None
         seniors.append(
-            await add(full, "senior", email=email, login=i == 9, org=org, kinds=likes(1))
+            await add(full, "senior", email=email, login=i == 9, org=senior_org, kinds=likes(1))
         )
     for k, (full, language) in enumerate(MIGRANT_SENIORS):
         used.add(full)
@@ -605,8 +619,8 @@ async def _book_history(session: AsyncSession, cast: Cast, rng: random.Random, t
             if item.donor is None:
                 await ledger.post_transfer(
                     session,
-                    from_account_id=office.id,  # type: ignore[arg-type]
-                    to_account_id=pool.id,  # type: ignore[arg-type]
+                    from_account_id=id_of(office),
+                    to_account_id=id_of(pool),
                     minutes=item.minutes,
                     kind="donation",
                     actor=cast.manager.member,
@@ -624,10 +638,9 @@ async def _book_history(session: AsyncSession, cast: Cast, rng: random.Random, t
 def _entered_by(cast: Cast, plan: Plan) -> Member:
     """Who types the entry: the giver, or the staff of whoever has no login."""
     if plan.outcome == "assisted":
-        org_id = plan.receiver.member.organization_id
-        return cast.professionals[org_id][0].member  # type: ignore[index]
+        return cast.staff_for(plan.receiver)
     if not plan.giver.has_login:
-        return cast.professionals[plan.giver.member.organization_id][0].member  # type: ignore[index]
+        return cast.staff_for(plan.giver)
     return plan.giver.member
 
 
@@ -651,7 +664,7 @@ def _decider(cast: Cast, receiver: Person) -> Member:
     """The receiver confirms; for a client without a login, their organisation's staff."""
     if receiver.has_login:
         return receiver.member
-    return cast.professionals[receiver.member.organization_id][0].member  # type: ignore[index]
+    return cast.staff_for(receiver)
 
 
 async def _decide(session: AsyncSession, cast: Cast, plan: Plan, when: datetime) -> None:
@@ -674,7 +687,7 @@ async def _decide(session: AsyncSession, cast: Cast, plan: Plan, when: datetime)
             await exchanges.reverse_exchange_transfer(
                 session,
                 cast.manager.member,
-                result.transfer.id,  # type: ignore[arg-type]
+                id_of(result.transfer),
                 reason="Tippfehler: 600 statt 60 Minuten eingetragen",
                 # The manager spotted it two days later.
                 at=when + timedelta(days=2) if when else None,
@@ -712,7 +725,11 @@ async def _board(session: AsyncSession, cast: Cast, rng: random.Random, today: d
         if answered:
             for helper in rng.sample(helpers, rng.randint(1, 2)):
                 response = await board.respond(
-                    session, helper.member, request.id, message="Ich kann gern helfen.", today=day
+                    session,
+                    helper.member,
+                    id_of(request),
+                    message="Ich kann gern helfen.",
+                    today=day,
                 )
                 response.created_at = request.created_at + timedelta(hours=rng.randint(2, 30))
                 session.add(response)
@@ -751,7 +768,7 @@ async def seed_demo(
     session: AsyncSession, seed: int = DEFAULT_SEED, *, today: date | None = None
 ) -> DemoSummary:
     """Fill an empty database with the demo network (in the caller's transaction)."""
-    today = today or date.today()
+    today = today or await network.today(session)
     rng = random.Random(seed)
     cast = await _cast(session, rng, today)
     await _book_history(session, cast, rng, today)

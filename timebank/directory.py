@@ -41,7 +41,7 @@ from typing import Any
 
 from sqlalchemy import exists, func, literal, tuple_
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger
@@ -59,6 +59,7 @@ from timebank.models import (
     MemberCategory,
     Organization,
     Transfer,
+    id_of,
 )
 from timebank.paging import Page
 
@@ -109,7 +110,7 @@ def encode_cursor(sort: str, row: MemberRow) -> str:
         value = row.member.joined_on.isoformat()
     else:
         value = row.member.name
-    return cursor_for(value, row.member.id)  # type: ignore[arg-type]
+    return cursor_for(value, id_of(row.member))
 
 
 def cursor_for(value: str | int, member_id: int) -> str:
@@ -140,7 +141,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
 
 
 def _flagged() -> Any:
-    return exists().where(Flag.member_id == Member.id, Flag.status.in_(ATTENTION))  # type: ignore[attr-defined]
+    return exists().where(col(Flag.member_id) == Member.id, col(Flag.status).in_(ATTENTION))
 
 
 async def list_members(
@@ -175,11 +176,11 @@ async def list_members(
         conditions.append(_flagged())
     words = (search or "").strip()
     if words:
-        conditions.append(Member.name.icontains(words, autoescape=True))  # type: ignore[attr-defined]
+        conditions.append(col(Member.name).icontains(words, autoescape=True))
 
     # Every member has exactly one account and the filters are on members only, so the
     # count needs no join.
-    total = await session.scalar(select(func.count(Member.id)).where(*conditions))  # type: ignore[arg-type]
+    total = await session.scalar(select(func.count(col(Member.id))).where(*conditions))
 
     column, tie = _sort_key(sort)
     descending = sort.startswith("-")
@@ -188,7 +189,7 @@ async def list_members(
     # Walking back means reading the order reversed and turning the rows round afterwards.
     reverse = descending != backwards
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to 4 columns
             Member,
             Account.id,
             Account.balance_minutes,
@@ -196,9 +197,9 @@ async def list_members(
             District.name,
             _flagged(),
         )
-        .join(Account, Account.member_id == Member.id)  # type: ignore[arg-type]
-        .outerjoin(Organization, Organization.id == Member.organization_id)  # type: ignore[arg-type]
-        .outerjoin(District, District.id == Member.district_id)  # type: ignore[arg-type]
+        .join(Account, Account.member_id == Member.id)
+        .outerjoin(Organization, Organization.id == Member.organization_id)
+        .outerjoin(District, District.id == Member.district_id)
         .where(*conditions)
     )
     if cursor:
@@ -208,7 +209,7 @@ async def list_members(
             key < tuple_(value, member_id) if reverse else key > tuple_(value, member_id)
         )
     order = (column.desc(), tie.desc()) if reverse else (column, tie)
-    rows = (await session.exec(query.order_by(*order).limit(per_page + 1))).all()  # type: ignore[call-overload]
+    rows = (await session.exec(query.order_by(*order).limit(per_page + 1))).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:
@@ -248,13 +249,14 @@ async def _exchange_lines(
     total = await session.scalar(
         select(func.count()).select_from(Exchange).where(Exchange.status == status)
     )
-    order = (Exchange.id.desc(),) if newest_first else (Exchange.id,)  # type: ignore[union-attr]
+    order = (col(Exchange.id).desc(),) if newest_first else (col(Exchange.id),)
     rows = await session.exec(
-        select(Exchange, giver.name, receiver.name, enterer.name, Category)
-        .join(giver, giver.id == Exchange.giver_id)  # type: ignore[arg-type]
-        .join(receiver, receiver.id == Exchange.receiver_id)  # type: ignore[arg-type]
-        .join(enterer, enterer.id == Exchange.entered_by_id)  # type: ignore[arg-type]
-        .join(Category, Category.id == Exchange.category_id)  # type: ignore[arg-type]
+        # SQLModel types select() for up to 4 columns.
+        select(Exchange, giver.name, receiver.name, enterer.name, Category)  # type: ignore[call-overload]
+        .join(giver, giver.id == Exchange.giver_id)
+        .join(receiver, receiver.id == Exchange.receiver_id)
+        .join(enterer, enterer.id == Exchange.entered_by_id)
+        .join(Category, Category.id == Exchange.category_id)
         .where(Exchange.status == status)
         .order_by(*order)
         .limit(per_page)
@@ -319,23 +321,23 @@ async def transfers(
             Transfer,
             _holder_name(src_member, src_org),
             _holder_name(dst_member, dst_org),
-            reversal.id,
+            col(reversal.id),
         )
-        .join(src, src.id == Transfer.from_account_id)  # type: ignore[arg-type]
-        .join(dst, dst.id == Transfer.to_account_id)  # type: ignore[arg-type]
-        .outerjoin(src_member, src_member.id == src.member_id)  # type: ignore[arg-type]
-        .outerjoin(dst_member, dst_member.id == dst.member_id)  # type: ignore[arg-type]
-        .outerjoin(src_org, src_org.id == src.organization_id)  # type: ignore[arg-type]
-        .outerjoin(dst_org, dst_org.id == dst.organization_id)  # type: ignore[arg-type]
-        .outerjoin(reversal, reversal.reverses_id == Transfer.id)  # type: ignore[arg-type]
+        .join(src, col(src.id) == Transfer.from_account_id)
+        .join(dst, col(dst.id) == Transfer.to_account_id)
+        .outerjoin(src_member, col(src_member.id) == src.member_id)
+        .outerjoin(dst_member, col(dst_member.id) == dst.member_id)
+        .outerjoin(src_org, col(src_org.id) == src.organization_id)
+        .outerjoin(dst_org, col(dst_org.id) == dst.organization_id)
+        .outerjoin(reversal, col(reversal.reverses_id) == Transfer.id)
     )
     if account_id is not None:
         query = query.where(
             (Transfer.from_account_id == account_id) | (Transfer.to_account_id == account_id)
         )
     if before_id is not None:
-        query = query.where(Transfer.id < before_id)
-    rows = await session.exec(query.order_by(Transfer.id.desc()).limit(limit))  # type: ignore[union-attr]
+        query = query.where(col(Transfer.id) < before_id)
+    rows = await session.exec(query.order_by(col(Transfer.id).desc()).limit(limit))
     return [TransferLine(*r) for r in rows.all()]
 
 
@@ -425,7 +427,7 @@ async def update_member(
     have = {row.category_id for row in chosen}
     for category_id in dict.fromkeys(changes.category_ids):
         if category_id not in have:
-            session.add(MemberCategory(member_id=member.id, category_id=category_id))  # type: ignore[arg-type]
+            session.add(MemberCategory(member_id=id_of(member), category_id=category_id))
     await session.flush()
     return member
 
@@ -448,7 +450,7 @@ async def organizations(session: AsyncSession) -> list[Organization]:
 
 async def all_categories(session: AsyncSession) -> list[Category]:
     """Every category, the inactive ones too (for the manager's list)."""
-    rows = await session.exec(select(Category).order_by(Category.position, Category.id))
+    rows = await session.exec(select(Category).order_by(col(Category.position), col(Category.id)))
     return list(rows.all())
 
 

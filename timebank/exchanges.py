@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger, network
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.members import category_by_slug, get_account, get_member
-from timebank.models import Account, Category, Exchange, Member, Transfer, utcnow
+from timebank.models import Account, Category, Exchange, Member, Transfer, id_of, utcnow
 
 MAX_MINUTES = 24 * 60
 MAX_NOTE = 1000
@@ -70,7 +70,7 @@ async def _booked_transfer(session: AsyncSession, exchange: Exchange) -> Transfe
     return await session.scalar(
         select(Transfer).where(
             Transfer.exchange_id == exchange.id,
-            Transfer.reverses_id.is_(None),  # type: ignore[union-attr]
+            col(Transfer.reverses_id).is_(None),
         )
     )
 
@@ -136,9 +136,9 @@ async def record_exchange(
         receiver_id=receiver_id,
         performed_on=performed_on,
         minutes=minutes,
-        category_id=cat.id,  # type: ignore[arg-type]
+        category_id=id_of(cat),
         note=note,
-        entered_by_id=actor.id,  # type: ignore[arg-type]
+        entered_by_id=id_of(actor),
         assisted=actor.id != giver_id,
         request_id=request_id,
         idempotency_key=idempotency_key,
@@ -177,7 +177,7 @@ async def _book(
 ) -> Transfer:
     if from_pool:
         accounts = await ledger.account_ids_of_members(session, exchange.giver_id)
-        payer_id = (await ledger.pool_account(session)).id
+        payer_id = id_of(await ledger.pool_account(session))
     else:
         accounts = await ledger.account_ids_of_members(
             session, exchange.giver_id, exchange.receiver_id
@@ -185,7 +185,7 @@ async def _book(
         payer_id = accounts[exchange.receiver_id]
     transfer = await ledger.post_transfer(
         session,
-        from_account_id=payer_id,  # type: ignore[arg-type]
+        from_account_id=payer_id,
         to_account_id=accounts[exchange.giver_id],
         minutes=exchange.minutes,
         kind="pool_payment" if from_pool else "exchange",
@@ -336,14 +336,14 @@ async def donate_to_pool(
     """Any member gives hours from their own account to the community pool."""
     access.require_active(actor)
     idempotency_key = clean_key(idempotency_key)
-    own = await ledger.account_of_member(session, actor.id)  # type: ignore[arg-type]
+    own = await ledger.account_of_member(session, id_of(actor))
     pool = await ledger.pool_account(session)
     # Transfer keys are global: the prefix keeps one member's key from meeting another's.
     key = f"donation:{actor.id}:{idempotency_key}" if idempotency_key else None
     return await ledger.post_transfer(
         session,
-        from_account_id=own.id,  # type: ignore[arg-type]
-        to_account_id=pool.id,  # type: ignore[arg-type]
+        from_account_id=id_of(own),
+        to_account_id=id_of(pool),
         minutes=minutes,
         kind="donation",
         actor=actor,
@@ -393,8 +393,8 @@ async def account_statement(
     ids = {line.exchange_id for line in lines if line.exchange_id is not None}
     found: dict[int, Exchange] = {}
     if ids:
-        rows = await session.exec(select(Exchange).where(Exchange.id.in_(ids)))  # type: ignore[union-attr]
-        found = {e.id: e for e in rows.all()}  # type: ignore[misc]
+        rows = await session.exec(select(Exchange).where(col(Exchange.id).in_(ids)))
+        found = {id_of(e): e for e in rows.all()}
     entries = [
         StatementEntry(line, found.get(line.exchange_id) if line.exchange_id else None)
         for line in lines

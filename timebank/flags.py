@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, text
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, ledger
+from timebank import access, ledger, network
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.models import (
     BALANCE_KINDS,
@@ -27,6 +27,7 @@ from timebank.models import (
     FlagEvent,
     Member,
     UTCDateTime,
+    id_of,
     utcnow,
 )
 
@@ -76,7 +77,7 @@ async def _event(
     now = utcnow()
     flag.updated_at = now
     event = FlagEvent(
-        flag_id=flag.id,  # type: ignore[arg-type]
+        flag_id=id_of(flag),
         action=action,
         actor_id=actor.id,
         note=note,
@@ -128,7 +129,7 @@ async def snooze(
 ) -> Flag:
     """Put a flag aside until a date; the review wakes it then (its figures stay current)."""
     access.require_manage_flags(actor)
-    today = today or date.today()
+    today = today or await network.today(session)
     if not isinstance(until, date) or until <= today:
         raise Invalid("snooze until a date after today", field="until")
     if (until - today).days > 366:
@@ -190,7 +191,7 @@ async def open_flags(
     A flag's district is the request's for unanswered requests, else the member's."""
     access.require_manage_flags(actor)
     f = (filters or FlagFilter()).checked()
-    query = select(Flag, Member).join(Member, Member.id == Flag.member_id)
+    query = select(Flag, Member).join(Member, col(Member.id) == Flag.member_id)
     if f.status is None:
         query = query.where(Flag.status != "resolved")
     else:
@@ -203,7 +204,8 @@ async def open_flags(
         query = query.where(func.coalesce(Flag.district_id, Member.district_id) == f.district_id)
     if f.organization_id is not None:
         query = query.where(Member.organization_id == f.organization_id)
-    query = query.order_by(Flag.opened_at.desc(), Flag.id.desc()).limit(max(1, min(limit, 1000)))  # type: ignore[attr-defined,union-attr]
+    query = query.order_by(col(Flag.opened_at).desc(), col(Flag.id).desc())
+    query = query.limit(max(1, min(limit, 1000)))
     return [FlagRow(flag, member) for flag, member in (await session.exec(query)).all()]
 
 
@@ -218,20 +220,18 @@ async def member_history(session: AsyncSession, actor: Member, member_id: int) -
     access.require_manage_flags(actor)
     all_flags = (
         await session.exec(
-            select(Flag).where(Flag.member_id == member_id).order_by(Flag.id.desc())  # type: ignore[union-attr]
+            select(Flag).where(Flag.member_id == member_id).order_by(col(Flag.id).desc())
         )
     ).all()
-    ids = [f.id for f in all_flags]
-    events: dict[int, list[FlagEvent]] = {i: [] for i in ids}  # type: ignore[misc]
+    ids = [id_of(f) for f in all_flags]
+    events: dict[int, list[FlagEvent]] = {i: [] for i in ids}
     if ids:
         rows = await session.exec(
-            select(FlagEvent)
-            .where(FlagEvent.flag_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(FlagEvent.id)
+            select(FlagEvent).where(col(FlagEvent.flag_id).in_(ids)).order_by(col(FlagEvent.id))
         )
         for event in rows.all():
             events[event.flag_id].append(event)
-    return [FlagHistory(f, events[f.id]) for f in all_flags]  # type: ignore[index]
+    return [FlagHistory(f, events[id_of(f)]) for f in all_flags]
 
 
 async def own_balance_flag_kinds(session: AsyncSession, member: Member) -> list[str]:
@@ -241,7 +241,7 @@ async def own_balance_flag_kinds(session: AsyncSession, member: Member) -> list[
         select(Flag.kind).where(
             Flag.member_id == member.id,
             Flag.status != "resolved",
-            Flag.kind.in_(BALANCE_KINDS),  # type: ignore[attr-defined]
+            col(Flag.kind).in_(BALANCE_KINDS),
         )
     )
     return sorted(set(rows.all()))
@@ -260,8 +260,9 @@ async def balance_over_time(
     read from the balance after each of their recent transfers."""
     access.require_manage_flags(actor)
     account = await ledger.account_of_member(session, member_id)
-    lines = await ledger.statement(session, account.id, limit=500)  # type: ignore[arg-type]
-    this_month = utcnow().date().replace(day=1)
+    lines = await ledger.statement(session, id_of(account), limit=500)
+    clock = await network.town_clock(session)
+    this_month = clock.today().replace(day=1)
     starts = [this_month]
     for _ in range(months - 1):
         starts.append((starts[-1] - timedelta(days=1)).replace(day=1))
@@ -270,7 +271,7 @@ async def balance_over_time(
     result = []
     for start in starts:
         end = (start + timedelta(days=32)).replace(day=1)
-        closing = next((line for line in lines if line.created_at.date() < end), None)
+        closing = next((line for line in lines if clock.day_of(line.created_at) < end), None)
         if closing is not None:
             value = closing.balance_after
         elif lines:  # before the oldest line we have: the balance before it
@@ -311,7 +312,7 @@ async def open_flag(
         setattr(flag, name, value)
     session.add(flag)
     await session.flush()
-    session.add(FlagEvent(flag_id=flag.id, action="open", created_at=now))  # type: ignore[arg-type]
+    session.add(FlagEvent(flag_id=id_of(flag), action="open", created_at=now))
     await session.flush()
     return True
 

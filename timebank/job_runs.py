@@ -36,7 +36,7 @@ async def claim(session: AsyncSession, values: dict[str, Any]) -> int | None:
 
 
 async def finish(session: AsyncSession, run_id: int, counts: dict[str, int]) -> None:
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(JobRun).where(col(JobRun.id) == run_id).values(finished_at=utcnow(), counts=counts)
     )
 

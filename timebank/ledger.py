@@ -26,14 +26,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, literal, union_all
-from sqlmodel import select
+from sqlalchemy import Select, func, literal, union_all
+from sqlalchemy.orm import Mapped
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from timebank.models import Account, LimitDefault, Member, Transfer, utcnow
+from timebank.models import Account, LimitDefault, Member, Transfer, id_of, utcnow
 
 MAX_REASON = 500
 
@@ -98,17 +100,17 @@ async def limits_for(session: AsyncSession, accounts: list[Account]) -> dict[int
     """Each account's effective limits: its own override, else its holder's default."""
     defaults = {d.holder: d for d in (await session.exec(select(LimitDefault))).all()}
     member_ids = [a.member_id for a in accounts if a.member_id is not None]
-    roles: dict[int, str] = {}
+    roles: dict[int | None, str] = {}
     if member_ids:
         rows = await session.exec(
-            select(Member.id, Member.role).where(Member.id.in_(member_ids))  # type: ignore[union-attr]
+            select(Member.id, Member.role).where(col(Member.id).in_(member_ids))
         )
         roles = {member_id: role for member_id, role in rows.all()}
     result: dict[int, Limits] = {}
     for account in accounts:
         holder = roles.get(account.member_id or -1, account.kind)
         default = defaults.get(holder)
-        result[account.id] = Limits(  # type: ignore[index]
+        result[id_of(account)] = Limits(
             account.min_minutes
             if account.min_minutes is not None
             else (default.min_minutes if default else None),
@@ -122,13 +124,14 @@ async def limits_for(session: AsyncSession, accounts: list[Account]) -> dict[int
 async def account_ids_of_members(session: AsyncSession, *member_ids: int) -> dict[int, int]:
     """Member id → account id, for several members in one query."""
     rows = await session.exec(
-        select(Account.member_id, Account.id).where(Account.member_id.in_(member_ids))  # type: ignore[union-attr]
+        select(Account.member_id, Account.id).where(col(Account.member_id).in_(member_ids))
     )
-    found = {member_id: account_id for member_id, account_id in rows.all()}
+    # Neither column is NULL in a row matched by member_id.
+    found = cast(dict[int, int], dict(rows.all()))
     missing = [m for m in member_ids if m not in found]
     if missing:
         raise NotFound(f"member {missing[0]} has no account")
-    return found  # type: ignore[return-value]
+    return found
 
 
 async def _lock_accounts(
@@ -141,19 +144,20 @@ async def _lock_accounts(
     """
     holder = func.coalesce(Member.role, Account.kind)
     rows = await session.exec(
-        select(Account, LimitDefault.min_minutes, LimitDefault.max_minutes)  # type: ignore[call-overload]
-        .outerjoin(Member, Member.id == Account.member_id)
-        .outerjoin(LimitDefault, LimitDefault.holder == holder)
-        .where(Account.id.in_(sorted(set(ids))))  # type: ignore[union-attr]
-        .order_by(Account.id)
-        .with_for_update(of=Account)  # type: ignore[arg-type]
+        select(Account, col(LimitDefault.min_minutes), col(LimitDefault.max_minutes))
+        .outerjoin(Member, col(Member.id) == Account.member_id)
+        .outerjoin(LimitDefault, col(LimitDefault.holder) == holder)
+        .where(col(Account.id).in_(sorted(set(ids))))
+        .order_by(col(Account.id))
+        .with_for_update(of=Account)
         .execution_options(populate_existing=True)
     )
     locked: dict[int, Account] = {}
     limits: dict[int, Limits] = {}
     for account, default_min, default_max in rows.all():
-        locked[account.id] = account
-        limits[account.id] = Limits(
+        account_id = id_of(account)
+        locked[account_id] = account
+        limits[account_id] = Limits(
             account.min_minutes if account.min_minutes is not None else default_min,
             account.max_minutes if account.max_minutes is not None else default_max,
         )
@@ -222,12 +226,12 @@ async def post_transfer(
 
     payer, payee = accounts[from_account_id], accounts[to_account_id]
     if override_reason is None:
-        low = limits[payer.id].min_minutes  # type: ignore[index]
+        low = limits[from_account_id].min_minutes
         if low is not None and payer.balance_minutes - minutes < low:
-            raise BalanceLimitExceeded(payer.id, payer.balance_minutes, low, "min", minutes)  # type: ignore[arg-type]
-        high = limits[payee.id].max_minutes  # type: ignore[index]
+            raise BalanceLimitExceeded(from_account_id, payer.balance_minutes, low, "min", minutes)
+        high = limits[to_account_id].max_minutes
         if high is not None and payee.balance_minutes + minutes > high:
-            raise BalanceLimitExceeded(payee.id, payee.balance_minutes, high, "max", minutes)  # type: ignore[arg-type]
+            raise BalanceLimitExceeded(to_account_id, payee.balance_minutes, high, "max", minutes)
     return await _book(
         session,
         payer,
@@ -261,8 +265,8 @@ async def _book(
     payer.balance_minutes -= minutes
     payee.balance_minutes += minutes
     transfer = Transfer(
-        from_account_id=payer.id,  # type: ignore[arg-type]
-        to_account_id=payee.id,  # type: ignore[arg-type]
+        from_account_id=id_of(payer),
+        to_account_id=id_of(payee),
         minutes=minutes,
         kind=kind,
         exchange_id=exchange_id,
@@ -352,33 +356,44 @@ async def statement(
     pass the last ``transfer_id`` of a page as ``before_id`` for the next)."""
     limit = max(1, min(limit, 500))
 
-    def side(own: object, other: object, sign: int, after: object) -> object:
-        q = select(
-            Transfer.id.label("id"),  # type: ignore[union-attr]
+    def side(own: Mapped[int], other: Mapped[int], sign: int, after: Mapped[int]) -> Select[Any]:
+        # Annotated: SQLAlchemy types a label of a mapped column as Label[Never].
+        q: Select[int, int, int, int] = select(
+            col(Transfer.id).label("id"),
             (literal(sign) * Transfer.minutes).label("signed"),
-            after.label("after"),  # type: ignore[attr-defined]
-            other.label("other"),  # type: ignore[attr-defined]
+            after.label("after"),
+            other.label("other"),
         ).where(own == account_id)
         if before_id is not None:
-            q = q.where(Transfer.id < before_id)
+            q = q.where(col(Transfer.id) < before_id)
         # Wrapped so SQLite accepts a LIMIT inside each arm of the UNION.
-        return select(q.order_by(Transfer.id.desc()).limit(limit).subquery())  # type: ignore[union-attr]
+        return q.order_by(col(Transfer.id).desc()).limit(limit).subquery().select()
 
     # Two index scans (one per side) merged, rather than one OR that defeats the indexes.
     both = union_all(
-        side(Transfer.to_account_id, Transfer.from_account_id, 1, Transfer.to_balance_after),  # type: ignore[arg-type]
-        side(Transfer.from_account_id, Transfer.to_account_id, -1, Transfer.from_balance_after),  # type: ignore[arg-type]
+        side(
+            col(Transfer.to_account_id),
+            col(Transfer.from_account_id),
+            1,
+            col(Transfer.to_balance_after),
+        ),
+        side(
+            col(Transfer.from_account_id),
+            col(Transfer.to_account_id),
+            -1,
+            col(Transfer.from_balance_after),
+        ),
     ).subquery()
     query = (
         select(Transfer, both.c.signed, both.c.after, both.c.other)
         .join(both, both.c.id == Transfer.id)
-        .order_by(Transfer.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Transfer.id).desc())
         .limit(limit)
     )
-    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    rows = (await session.exec(query)).all()
     return [
         StatementLine(
-            transfer_id=t.id,
+            transfer_id=id_of(t),
             created_at=t.created_at,
             kind=t.kind,
             minutes=signed,
@@ -417,13 +432,18 @@ class VerifyReport:
 async def verify(session: AsyncSession) -> VerifyReport:
     """Recompute every balance from the transfers (set-based) and compare with the cache."""
     received = (
-        select(Transfer.to_account_id.label("account_id"), func.sum(Transfer.minutes).label("m"))
-        .group_by(Transfer.to_account_id)
+        select(
+            col(Transfer.to_account_id).label("account_id"), func.sum(Transfer.minutes).label("m")
+        )
+        .group_by(col(Transfer.to_account_id))
         .subquery()
     )
     paid = (
-        select(Transfer.from_account_id.label("account_id"), func.sum(Transfer.minutes).label("m"))
-        .group_by(Transfer.from_account_id)
+        select(
+            col(Transfer.from_account_id).label("account_id"),
+            func.sum(Transfer.minutes).label("m"),
+        )
+        .group_by(col(Transfer.from_account_id))
         .subquery()
     )
     computed = func.coalesce(received.c.m, 0) - func.coalesce(paid.c.m, 0)
@@ -432,9 +452,9 @@ async def verify(session: AsyncSession) -> VerifyReport:
         .outerjoin(received, received.c.account_id == Account.id)
         .outerjoin(paid, paid.c.account_id == Account.id)
         .where(Account.balance_minutes != computed)
-        .order_by(Account.id)
+        .order_by(col(Account.id))
     )
-    mismatches = [Mismatch(int(a), int(c), int(m)) for a, c, m in rows.all()]
+    mismatches = [Mismatch(int(cast(int, a)), int(c), int(m)) for a, c, m in rows.all()]
     accounts = await session.scalar(select(func.count()).select_from(Account))
     transfers = await session.scalar(select(func.count()).select_from(Transfer))
     total = await session.scalar(select(func.coalesce(func.sum(Account.balance_minutes), 0)))

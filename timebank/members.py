@@ -11,10 +11,10 @@ from datetime import date
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, ledger
+from timebank import access, ledger, network
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.models import (
     LANGUAGES,
@@ -27,6 +27,7 @@ from timebank.models import (
     MemberCategory,
     Organization,
     WebSession,
+    id_of,
     utcnow,
 )
 
@@ -128,13 +129,13 @@ async def create_member(session: AsyncSession, new: NewMember, *, actor: Member 
         language=new.language,
         availability=new.availability,
         password_hash=hash_password(new.password) if new.password else None,
-        joined_on=new.joined_on or date.today(),
+        joined_on=new.joined_on or await network.today(session),
     )
     session.add(member)
     await session.flush()
     session.add(Account(kind="member", member_id=member.id))
     for category_id in new.category_ids:
-        session.add(MemberCategory(member_id=member.id, category_id=category_id))  # type: ignore[arg-type]
+        session.add(MemberCategory(member_id=id_of(member), category_id=category_id))
     await session.flush()
     return member
 
@@ -232,7 +233,7 @@ async def set_password(
         raise Invalid("this member has no email address to log in with", field="email")
     member.password_hash = hash_password(password)
     session.add(member)
-    await session.exec(delete(WebSession).where(WebSession.member_id == member.id))  # type: ignore[call-overload, arg-type]
+    await session.exec(delete(WebSession).where(col(WebSession.member_id) == member.id))
     await session.flush()
 
 
@@ -305,7 +306,7 @@ async def create_token(session: AsyncSession, member: Member, label: str | None 
     if not member.active:
         raise Invalid(f"member {member.id} is not active")
     token = "tb_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(member_id=member.id, token_hash=_token_hash(token), label=label))  # type: ignore[arg-type]
+    session.add(ApiToken(member_id=id_of(member), token_hash=_token_hash(token), label=label))
     await session.flush()
     return token
 
@@ -314,7 +315,7 @@ async def member_for_token(session: AsyncSession, token: str) -> Member | None:
     row = await session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == _token_hash(token),
-            ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(ApiToken.revoked_at).is_(None),
         )
     )
     if row is None:
@@ -325,7 +326,7 @@ async def member_for_token(session: AsyncSession, token: str) -> Member | None:
 
 async def revoke_tokens(session: AsyncSession, member: Member) -> None:
     rows = await session.exec(
-        select(ApiToken).where(ApiToken.member_id == member.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        select(ApiToken).where(ApiToken.member_id == member.id, col(ApiToken.revoked_at).is_(None))
     )
     for token in rows.all():
         token.revoked_at = utcnow()

@@ -7,6 +7,7 @@ checks that these models and the migrated database agree.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -27,6 +28,20 @@ LIMIT_HOLDERS = (*ROLES, "organization", "pool")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Keyed(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Keyed) -> int:
+    """The primary key of a row that was read from the database or flushed to it.
+
+    Tables type ``id`` as optional only because a new row has none before its first flush."""
+    if row.id is None:
+        raise ValueError(f"this {type(row).__name__} has no id yet: flush it first")
+    return row.id
 
 
 class UTCDateTime(TypeDecorator[datetime]):

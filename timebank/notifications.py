@@ -13,12 +13,12 @@ import logging
 from datetime import date, datetime
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import i18n
 from timebank.errors import NotFound
-from timebank.models import Member, Notification, utcnow
+from timebank.models import Member, Notification, id_of, utcnow
 
 log = logging.getLogger("timebank.notifications")
 
@@ -66,7 +66,7 @@ async def notify(
     language = i18n.pick_language(member.language)
     values = params or {}
     notification = Notification(
-        member_id=member.id,  # type: ignore[arg-type]
+        member_id=id_of(member),
         kind=kind,
         key=key,
         subject=_render(language, subject, values)[:300],
@@ -115,7 +115,7 @@ async def for_member(
     rows = await session.exec(
         select(Notification)
         .where(Notification.member_id == member.id)
-        .order_by(Notification.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Notification.id).desc())
         .limit(max(1, min(limit, 200)))
     )
     return list(rows.all())
@@ -125,7 +125,7 @@ async def unread_count(session: AsyncSession, member: Member) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(Notification)
-        .where(Notification.member_id == member.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        .where(Notification.member_id == member.id, col(Notification.read_at).is_(None))
     )
     return int(count or 0)
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
-from timebank import access, ledger
+from timebank import access, ledger, network
 from timebank.members import get_member
-from timebank.models import Account, Category, District, Exchange, Member, Organization
+from timebank.models import Account, Category, District, Exchange, Member, Organization, id_of
 
-LOCAL_TIME = ZoneInfo("Europe/Berlin")
 STATEMENT_PAGE = 200
+# What a query's where() takes: a SQL condition, or a plain comparison of model fields,
+# which SQLModel types as bool.
+Condition = ColumnElement[bool] | bool
 
 
 @dataclass(frozen=True)
@@ -36,19 +38,19 @@ class Balance:
 
 async def balance(session: AsyncSession, actor: Member, member: Member) -> Balance:
     access.require_see_member(actor, member)
-    account = await ledger.account_of_member(session, member.id)  # type: ignore[arg-type]
+    account = await ledger.account_of_member(session, id_of(member))
 
-    async def confirmed(*where: object) -> int:
+    async def confirmed(*where: Condition) -> int:
         total = await session.scalar(
             select(func.coalesce(func.sum(Exchange.minutes), 0)).where(
                 Exchange.status == "confirmed",
-                *where,  # type: ignore[arg-type]
+                *where,
             )
         )
         return int(total or 0)
 
     return Balance(
-        account_id=account.id,  # type: ignore[arg-type]
+        account_id=id_of(account),
         balance_minutes=account.balance_minutes,
         gave_minutes=await confirmed(Exchange.giver_id == member.id),
         received_minutes=await confirmed(Exchange.receiver_id == member.id),
@@ -69,21 +71,22 @@ _receiver = aliased(Member)
 _enterer = aliased(Member)
 
 
-def _exchange_rows() -> object:
+def _exchange_rows() -> Select[Exchange, str, str, Category, str]:
     return (
-        select(Exchange, _giver.name, _receiver.name, Category, _enterer.name)
-        .join(_giver, _giver.id == Exchange.giver_id)  # type: ignore[arg-type]
-        .join(_receiver, _receiver.id == Exchange.receiver_id)  # type: ignore[arg-type]
-        .join(_enterer, _enterer.id == Exchange.entered_by_id)  # type: ignore[arg-type]
-        .join(Category, Category.id == Exchange.category_id)  # type: ignore[arg-type]
+        # SQLModel types select() for up to 4 columns.
+        select(Exchange, _giver.name, _receiver.name, Category, _enterer.name)  # type: ignore[call-overload]
+        .join(_giver, _giver.id == Exchange.giver_id)
+        .join(_receiver, _receiver.id == Exchange.receiver_id)
+        .join(_enterer, _enterer.id == Exchange.entered_by_id)
+        .join(Category, Category.id == Exchange.category_id)
     )
 
 
-async def _rows(session: AsyncSession, *where: object, limit: int = 50) -> list[ExchangeRow]:
+async def _rows(session: AsyncSession, *where: Condition, limit: int = 50) -> list[ExchangeRow]:
     query = (
         _exchange_rows()
-        .where(*where)  # type: ignore[attr-defined]
-        .order_by(Exchange.performed_on.desc(), Exchange.id.desc())  # type: ignore[attr-defined]
+        .where(*where)
+        .order_by(col(Exchange.performed_on).desc(), col(Exchange.id).desc())
         .limit(limit)
     )
     return [ExchangeRow(*row) for row in (await session.exec(query)).all()]
@@ -110,7 +113,7 @@ async def recent_decisions(
     access.require_see_member(actor, member)
     return await _rows(
         session,
-        or_(Exchange.giver_id == member.id, Exchange.receiver_id == member.id),
+        or_(col(Exchange.giver_id) == member.id, col(Exchange.receiver_id) == member.id),
         Exchange.status != "pending",
         limit=limit,
     )
@@ -121,8 +124,8 @@ async def entered_by(session: AsyncSession, actor: Member, *, limit: int = 20) -
     return await _rows(
         session,
         Exchange.entered_by_id == actor.id,
-        Exchange.assisted.is_(True),
-        limit=limit,  # type: ignore[attr-defined]
+        col(Exchange.assisted).is_(True),
+        limit=limit,
     )
 
 
@@ -159,9 +162,8 @@ class Statement:
     older_than: int | None
 
 
-def _month_of(moment: datetime) -> date:
-    local = moment.astimezone(LOCAL_TIME)
-    return date(local.year, local.month, 1)
+def _month_of(moment: datetime, clock: network.TownClock) -> date:
+    return clock.day_of(moment).replace(day=1)
 
 
 async def statement(
@@ -173,7 +175,7 @@ async def statement(
     account = await ledger.account_of_member(session, member_id)
     lines = await ledger.statement(
         session,
-        account.id,  # type: ignore[arg-type]
+        id_of(account),
         limit=STATEMENT_PAGE + 1,
         before_id=before,
     )
@@ -183,35 +185,36 @@ async def statement(
         older_than = lines[-1].transfer_id
 
     others = {line.other_account_id for line in lines}
-    names: dict[int, tuple[str | None, str]] = {}
+    names: dict[int | None, tuple[str | None, str]] = {}
     if others:
         rows = await session.exec(
             select(Account.id, Account.kind, Member.name, Organization.name)
-            .outerjoin(Member, Member.id == Account.member_id)  # type: ignore[arg-type]
-            .outerjoin(Organization, Organization.id == Account.organization_id)  # type: ignore[arg-type]
-            .where(Account.id.in_(others))  # type: ignore[union-attr]
+            .outerjoin(Member, col(Member.id) == Account.member_id)
+            .outerjoin(Organization, col(Organization.id) == Account.organization_id)
+            .where(col(Account.id).in_(others))
         )
         for account_id, kind, member_name, org_name in rows.all():
             names[account_id] = (member_name or org_name, kind)
     exchange_ids = {line.exchange_id for line in lines if line.exchange_id is not None}
     details: dict[int, tuple[Exchange, Category, str]] = {}
     if exchange_ids:
-        rows = await session.exec(
+        found = await session.exec(
             select(Exchange, Category, _enterer.name)
-            .join(Category, Category.id == Exchange.category_id)  # type: ignore[arg-type]
-            .join(_enterer, _enterer.id == Exchange.entered_by_id)  # type: ignore[arg-type]
-            .where(Exchange.id.in_(exchange_ids))  # type: ignore[union-attr]
+            .join(Category, col(Category.id) == Exchange.category_id)
+            .join(_enterer, col(_enterer.id) == Exchange.entered_by_id)
+            .where(col(Exchange.id).in_(exchange_ids))
         )
-        for exchange, category, enterer in rows.all():
-            details[exchange.id] = (exchange, category, enterer)  # type: ignore[index]
+        for row_exchange, row_category, enterer_name in found.all():
+            details[id_of(row_exchange)] = (row_exchange, row_category, enterer_name)
 
     entries = []
     for line in lines:
         other_name, other_kind = names.get(line.other_account_id, (None, "pool"))
         exchange, category, enterer = details.get(line.exchange_id or -1, (None, None, None))
         entries.append(StatementEntry(line, other_name, other_kind, exchange, category, enterer))
+    clock = await network.town_clock(session)
     months = []
-    for first_day, group in groupby(entries, key=lambda e: _month_of(e.line.created_at)):
+    for first_day, group in groupby(entries, key=lambda e: _month_of(e.line.created_at, clock)):
         items = list(group)
         months.append(
             StatementMonth(
@@ -230,14 +233,14 @@ async def statement(
 
 async def categories(session: AsyncSession) -> list[Category]:
     rows = await session.exec(
-        select(Category).where(Category.active.is_(True)).order_by(Category.position)  # type: ignore[attr-defined]
+        select(Category).where(col(Category.active).is_(True)).order_by(col(Category.position))
     )
     return list(rows.all())
 
 
 async def districts(session: AsyncSession) -> list[District]:
     rows = await session.exec(
-        select(District).where(District.active.is_(True)).order_by(District.name)  # type: ignore[attr-defined]
+        select(District).where(col(District.active).is_(True)).order_by(District.name)
     )
     return list(rows.all())
 
@@ -248,7 +251,7 @@ async def people_helped_before(session: AsyncSession, actor: Member) -> list[Mem
     partner_ids = select(Exchange.receiver_id).where(Exchange.giver_id == actor.id).distinct()
     rows = await session.exec(
         select(Member)
-        .where(Member.id.in_(partner_ids), Member.active.is_(True))  # type: ignore[union-attr, attr-defined]
+        .where(col(Member.id).in_(partner_ids), col(Member.active).is_(True))
         .order_by(Member.name)
         .limit(100)
     )
@@ -263,8 +266,8 @@ async def clients_of(session: AsyncSession, actor: Member) -> list[Member]:
         select(Member)
         .where(
             Member.organization_id == actor.organization_id,
-            Member.active.is_(True),  # type: ignore[attr-defined]
-            Member.role.in_(("senior", "volunteer")),  # type: ignore[attr-defined]
+            col(Member.active).is_(True),
+            col(Member.role).in_(("senior", "volunteer")),
         )
         .order_by(Member.name)
     )
@@ -277,7 +280,7 @@ async def helpers(session: AsyncSession, actor: Member, *, limit: int = 500) -> 
         return []
     rows = await session.exec(
         select(Member)
-        .where(Member.role == "volunteer", Member.active.is_(True))  # type: ignore[attr-defined]
+        .where(Member.role == "volunteer", col(Member.active).is_(True))
         .order_by(Member.name)
         .limit(limit)
     )

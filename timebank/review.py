@@ -279,6 +279,6 @@ async def wake_snoozed(session: AsyncSession, *, now: datetime, today: date) -> 
 
 async def open_flags_by_kind(session: AsyncSession) -> dict[str, int]:
     rows = await session.exec(
-        select(Flag.kind, func.count()).where(Flag.status != "resolved").group_by(Flag.kind)  # type: ignore[arg-type]
+        select(Flag.kind, func.count()).where(Flag.status != "resolved").group_by(Flag.kind)
     )
     return {kind: int(n) for kind, n in rows.all()}

@@ -42,8 +42,9 @@ ApiText = Annotated[str, pydantic.AfterValidator(_no_nul)]
 
 
 class ApiInput(SQLModel):
-    # A misspelt field is an error, not silently ignored.
-    model_config = pydantic.ConfigDict(extra="forbid")  # type: ignore[assignment]
+    # A misspelt field is an error, not silently ignored. (A plain dict: SQLModel types
+    # model_config as its own SQLModelConfig, which pydantic.ConfigDict is not.)
+    model_config = {"extra": "forbid"}
 
 
 class ErrorOut(SQLModel):

@@ -17,12 +17,12 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import members
 from timebank.errors import DomainError, Invalid
-from timebank.models import LANGUAGES, LoginAttempt, Member, WebSession, utcnow
+from timebank.models import LANGUAGES, LoginAttempt, Member, WebSession, id_of, utcnow
 
 SESSION_COOKIE = "tb_session"
 SESSION_LIFETIME = timedelta(days=14)
@@ -96,8 +96,8 @@ async def sign_in(
         await session.flush()
         raise LoginRefused("the email or the password is not right", field="email")
     # A success forgives the account's earlier typos, but not the address's.
-    await session.exec(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))  # type: ignore[call-overload]
-    await session.exec(delete(LoginAttempt).where(LoginAttempt.attempted_at < since))  # type: ignore[call-overload, arg-type]
+    await session.exec(delete(LoginAttempt).where(col(LoginAttempt.key) == keys[0]))
+    await session.exec(delete(LoginAttempt).where(col(LoginAttempt.attempted_at) < since))
     token = await start_session(session, member, replacing=replacing, now=now)
     return member, token
 
@@ -113,12 +113,12 @@ async def start_session(
     now = now or utcnow()
     if replacing:
         await end_session(session, replacing)
-    await session.exec(delete(WebSession).where(WebSession.expires_at < now))  # type: ignore[call-overload, arg-type]
+    await session.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
     token = secrets.token_urlsafe(32)
     session.add(
         WebSession(
             token_hash=token_hash(token),
-            member_id=member.id,  # type: ignore[arg-type]
+            member_id=id_of(member),
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
         )
@@ -141,13 +141,13 @@ async def member_for_session(
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    await session.exec(delete(WebSession).where(WebSession.token_hash == token_hash(token)))  # type: ignore[call-overload, arg-type]
+    await session.exec(delete(WebSession).where(col(WebSession.token_hash) == token_hash(token)))
     await session.flush()
 
 
 async def end_all_sessions(session: AsyncSession, member: Member) -> None:
     """Sign a member out everywhere (after a password reset, or when deactivated)."""
-    await session.exec(delete(WebSession).where(WebSession.member_id == member.id))  # type: ignore[call-overload, arg-type]
+    await session.exec(delete(WebSession).where(col(WebSession.member_id) == member.id))
     await session.flush()
 
 

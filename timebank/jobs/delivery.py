@@ -16,13 +16,13 @@ from email.message import EmailMessage
 import aiosmtplib
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import i18n
 from timebank.config import Settings
 from timebank.db import transaction
-from timebank.models import Member, Notification, utcnow
+from timebank.models import Member, Notification, id_of, utcnow
 
 log = logging.getLogger("timebank.notifications")
 
@@ -78,12 +78,15 @@ def retry_pause(attempts: int) -> timedelta:
 async def _claim(sessions: async_sessionmaker[AsyncSession], note_id: int, now: datetime) -> bool:
     """Take a due message for sending; False when another process took it first."""
     async with transaction(sessions) as s:
-        done = await s.exec(  # type: ignore[call-overload]
+        done = await s.exec(
             update(Notification)
             .where(
-                Notification.id == note_id,  # type: ignore[arg-type]
-                Notification.email_status.in_(("pending", "retry")),  # type: ignore[attr-defined]
-                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),  # type: ignore[union-attr,operator]
+                col(Notification.id) == note_id,
+                col(Notification.email_status).in_(("pending", "retry")),
+                or_(
+                    col(Notification.next_attempt_at).is_(None),
+                    col(Notification.next_attempt_at) <= now,
+                ),
             )
             .values(next_attempt_at=now + SENDING_LEASE)
         )
@@ -106,21 +109,21 @@ async def deliver_pending(
         due = (
             await s.exec(
                 select(Notification, Member)
-                .join(Member, Member.id == Notification.member_id)
+                .join(Member, col(Member.id) == Notification.member_id)
                 .where(
-                    Notification.email_status.in_(("pending", "retry")),  # type: ignore[attr-defined]
+                    col(Notification.email_status).in_(("pending", "retry")),
                     or_(
-                        Notification.next_attempt_at.is_(None),  # type: ignore[union-attr]
-                        Notification.next_attempt_at <= now,  # type: ignore[operator]
+                        col(Notification.next_attempt_at).is_(None),
+                        col(Notification.next_attempt_at) <= now,
                     ),
                 )
-                .order_by(Notification.id)  # type: ignore[arg-type]
+                .order_by(col(Notification.id))
                 .limit(limit)
             )
         ).all()
     sent = retrying = failed = 0
     for note, member in due:
-        if not await _claim(sessions, note.id, now):  # type: ignore[arg-type]
+        if not await _claim(sessions, id_of(note), now):
             continue
         error: str | None = None
         if not member.email:
@@ -156,7 +159,7 @@ async def deliver_pending(
             )
             retrying += 1
         async with transaction(sessions) as s:
-            await s.exec(  # type: ignore[call-overload]
-                update(Notification).where(Notification.id == note.id).values(**values)  # type: ignore[arg-type]
+            await s.exec(
+                update(Notification).where(col(Notification.id) == note.id).values(**values)
             )
     return DeliveryReport(sent, retrying, failed)

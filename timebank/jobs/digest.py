@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import flags, i18n
@@ -36,24 +36,24 @@ async def summarize_week(session: AsyncSession, end: datetime) -> WeekSummary:
     start = end - timedelta(days=7)
     new = await session.exec(
         select(Flag.kind, func.count())
-        .where(Flag.opened_at >= start, Flag.opened_at < end)  # type: ignore[operator]
-        .group_by(Flag.kind)  # type: ignore[arg-type]
+        .where(Flag.opened_at >= start, Flag.opened_at < end)
+        .group_by(Flag.kind)
     )
     cleared = dict(
         (
             await session.exec(
                 select(Flag.resolution, func.count())
-                .where(Flag.resolved_at >= start, Flag.resolved_at < end)  # type: ignore[operator]
-                .group_by(Flag.resolution)  # type: ignore[arg-type]
+                .where(col(Flag.resolved_at) >= start, col(Flag.resolved_at) < end)
+                .group_by(Flag.resolution)
             )
         ).all()
     )
     undone = aliased(Transfer)
     help_minutes = await session.scalar(
         select(func.coalesce(func.sum(Transfer.minutes), 0)).where(
-            Transfer.kind.in_(("exchange", "pool_payment")),  # type: ignore[attr-defined]
-            Transfer.created_at >= start,  # type: ignore[operator]
-            Transfer.created_at < end,  # type: ignore[operator]
+            col(Transfer.kind).in_(("exchange", "pool_payment")),
+            Transfer.created_at >= start,
+            Transfer.created_at < end,
             ~select(undone.id).where(undone.reverses_id == Transfer.id).exists(),
         )
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, text
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import board, exchanges, flags, notifications
@@ -21,6 +21,7 @@ from timebank.models import (
     NetworkSettings,
     Offer,
     UTCDateTime,
+    id_of,
 )
 from timebank.notifications import N_, Minutes, notify
 
@@ -37,8 +38,8 @@ async def unconfirmed_exchanges(
     pending = (
         await session.exec(
             select(Exchange)
-            .where(Exchange.status == "pending", Exchange.created_at <= remind_from)  # type: ignore[operator]
-            .order_by(Exchange.id)  # type: ignore[arg-type]
+            .where(Exchange.status == "pending", Exchange.created_at <= remind_from)
+            .order_by(col(Exchange.id))
             .with_for_update()
         )
     ).all()
@@ -77,9 +78,9 @@ async def unconfirmed_exchanges(
                         )
             elif await flags.open_flag(
                 session,
-                member_id=receiver.id,  # type: ignore[arg-type]
+                member_id=id_of(receiver),
                 kind="unconfirmed_exchange",
-                subject_id=exchange.id,  # type: ignore[arg-type]
+                subject_id=id_of(exchange),
                 now=now,
                 rule="waiting",
                 received_minutes=exchange.minutes,
@@ -188,13 +189,13 @@ async def expire_past(session: AsyncSession, *, today: date, email: bool) -> dic
         await session.exec(
             select(HelpRequest).where(
                 HelpRequest.status == "open",
-                HelpRequest.expires_on < today,  # type: ignore[operator]
+                col(HelpRequest.expires_on) < today,
             )
         )
     ).all()
     offers = (
         await session.exec(
-            select(Offer).where(Offer.status == "open", Offer.expires_on < today)  # type: ignore[operator]
+            select(Offer).where(Offer.status == "open", col(Offer.expires_on) < today)
         )
     ).all()
     await board.expire_past(session, today=today)

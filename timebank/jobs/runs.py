@@ -112,8 +112,8 @@ async def catch_up(
         latest = {name: await job_runs.last_scheduled(s, name) for name in JOBS}
     outcomes = []
     for name, trigger in triggers.items():
-        tick = latest_tick(trigger, now)
-        if tick is None or latest[name] is None or latest[name] >= tick:  # type: ignore[operator]
+        tick, last = latest_tick(trigger, now), latest[name]
+        if tick is None or last is None or last >= tick:
             continue
         log.info("catching up job %s for %s", name, tick.isoformat())
         outcomes.append(

@@ -16,7 +16,7 @@ from litestar.params import JSONBody, Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, exchanges, ledger, members
-from timebank.models import Member
+from timebank.models import Member, id_of
 from timebank.schemas import (
     MAX_INT,
     AccountLimitsIn,
@@ -66,14 +66,14 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 async def _member_out(db: Db, member: Member) -> MemberOut:
-    account = await ledger.account_of_member(db, member.id)  # type: ignore[arg-type]
+    account = await ledger.account_of_member(db, id_of(member))
     return MemberOut.model_validate(member, update={"account_id": account.id})
 
 
 def _account_out(view: members.AccountView) -> AccountOut:
     a = view.account
     return AccountOut(
-        id=a.id,  # type: ignore[arg-type]
+        id=id_of(a),
         kind=a.kind,
         member_id=a.member_id,
         organization_id=a.organization_id,
@@ -101,12 +101,12 @@ async def _exchange_out(db: Db, result: exchanges.ExchangeResult) -> ExchangeOut
 
 @get("/me", summary="The calling member and their balance", responses=_errors())
 async def me(db: Db, actor: Caller) -> MeOut:
-    account = await ledger.account_of_member(db, actor.id)  # type: ignore[arg-type]
+    account = await ledger.account_of_member(db, id_of(actor))
     return MeOut(
-        id=actor.id,  # type: ignore[arg-type]
+        id=id_of(actor),
         name=actor.name,
         role=actor.role,
-        account_id=account.id,  # type: ignore[arg-type]
+        account_id=id_of(account),
         balance_minutes=account.balance_minutes,
     )
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
@@ -15,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from timebank import i18n
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from timebank.web.frame import Req, language_of, page, see_other
+from timebank.web.frame import Req, language_of, link, page, see_other
 
 log = logging.getLogger("timebank")
 
@@ -117,8 +116,9 @@ def with_error_pages(handlers: dict[Any, Callable[..., Response[Any]]]) -> dict[
             if path.startswith(JSON_PATHS):
                 return answer
             status = answer.status_code
+            assert status is not None  # typed optional, but a Response always has one
             if status == 401:
-                return see_other("/login?next=" + quote(path))
+                return see_other(link(request, "login_form", {"next": path}))
             detail = exc.detail if isinstance(exc, DomainError) else None
             lang = language_of(request)
             return page(

@@ -2,14 +2,15 @@
 
 The language of a page is the ``lang`` variable of its template context (set by
 ``timebank.web.page``), so one shared Jinja environment serves every language at once:
-the filters and ``gettext`` read it from the context instead of from global state.
+the filters and ``gettext`` read it from the context instead of from global state. So does
+the town's clock (``town_clock``, the network's time zone) that turns stored moments into
+local days and times.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
@@ -17,9 +18,11 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from timebank import i18n
+from timebank.network import TownClock
 
-# The network is in one German city: times are shown as its people read their clocks.
-LOCAL_TIME = ZoneInfo("Europe/Berlin")
+# A page drawn before the network's settings were read (an error page for a visitor) shows
+# times as the settings' default zone would.
+_DEFAULT_CLOCK = TownClock.named(None)
 
 
 def _lang(ctx: Context) -> str:
@@ -50,41 +53,46 @@ def decimal_hours(ctx: Context, minutes: int | None) -> str:
     return i18n.decimal_hours(minutes or 0, _lang(ctx))
 
 
-def _local(value: datetime) -> datetime:
-    return value.astimezone(LOCAL_TIME) if value.tzinfo else value
+def _clock(ctx: Context) -> TownClock:
+    return ctx.get("town_clock") or _DEFAULT_CLOCK
 
 
-def _local_day(value: date | datetime) -> date:
+def _local(ctx: Context, value: datetime) -> datetime:
+    """A stored moment as the town's people read their clocks."""
+    return _clock(ctx).local(value)
+
+
+def _local_day(ctx: Context, value: date | datetime) -> date:
     """A stored moment as the day it was in the network's town (dates pass through)."""
-    return _local(value).date() if isinstance(value, datetime) else value
+    return _clock(ctx).day_of(value) if isinstance(value, datetime) else value
 
 
 @pass_context
 def long_date(ctx: Context, value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return format_date(_local_day(value), format="long", locale=_locale(ctx))
+    return format_date(_local_day(ctx, value), format="long", locale=_locale(ctx))
 
 
 @pass_context
 def short_date(ctx: Context, value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return format_date(_local_day(value), format="medium", locale=_locale(ctx))
+    return format_date(_local_day(ctx, value), format="medium", locale=_locale(ctx))
 
 
 @pass_context
 def date_time(ctx: Context, value: datetime | None) -> str:
     if value is None:
         return ""
-    return format_datetime(_local(value), format="medium", locale=_locale(ctx))
+    return format_datetime(_local(ctx, value), format="medium", locale=_locale(ctx))
 
 
 @pass_context
 def clock(ctx: Context, value: datetime | None) -> str:
     if value is None:
         return ""
-    return format_time(_local(value), format="short", locale=_locale(ctx))
+    return format_time(_local(ctx, value), format="short", locale=_locale(ctx))
 
 
 @pass_context
@@ -92,7 +100,7 @@ def month(ctx: Context, value: date | datetime | None) -> str:
     """The month as "November 2026" in the page's language (headings of the statement)."""
     if value is None:
         return ""
-    return format_date(_local_day(value), format="LLLL yyyy", locale=_locale(ctx))
+    return format_date(_local_day(ctx, value), format="LLLL yyyy", locale=_locale(ctx))
 
 
 @pass_context
@@ -100,7 +108,7 @@ def iso_date(ctx: Context, value: date | datetime | None) -> str:
     """For ``<time datetime=…>`` and ``<input type=date>``."""
     if value is None:
         return ""
-    return _local_day(value).isoformat()
+    return _local_day(ctx, value).isoformat()
 
 
 @pass_context
@@ -162,6 +170,7 @@ def install(env: Environment) -> None:
     """Add the filters and the per-page-language gettext to ``env`` (which must have the
     ``jinja2.ext.i18n`` extension)."""
     env.filters.update(FILTERS)
+    # The i18n extension adds this method to the environment; Jinja's types do not know it.
     env.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
     )

@@ -4,20 +4,26 @@ next to the field it concerns.
 ``submit`` is the one way a page runs a domain call from a form: the call runs in a
 savepoint, so a refusal leaves nothing half-written; a ``DomainError`` draws the form again
 (status 400) with each error next to its field and the values kept; success redirects with
-a ``?done=`` notice.
+a ``?done=`` notice. (Signing in does not use it: a failed attempt must be committed to
+count, so ``pages/signin.py`` answers it by hand.)
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
+from typing import Literal, TypeVar, overload
 
+from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import exchanges, i18n, ledger
 from timebank.errors import DomainError, Invalid
 from timebank.models import Member
-from timebank.web.frame import Req
+from timebank.web.frame import Req, language_of, see_other
+
+T = TypeVar("T")
 
 
 async def form_of(request: Req) -> dict[str, str]:
@@ -34,6 +40,46 @@ def form_errors(exc: DomainError, lang: str) -> dict[str, str]:
         # Sent again with other values (the back button): the first entry stands.
         return {"": i18n.gettext_for(lang, ALREADY_SENT)}
     return {exc.field or "": i18n.gettext_for(lang, exc.detail)}
+
+
+async def submit(
+    request: Req,
+    db: AsyncSession,
+    action: Callable[[], Awaitable[T]],
+    *,
+    redraw: Callable[[dict[str, str]], Awaitable[Template]],
+    done: str | Callable[[T], str | Template],
+    status: int = 400,
+    renamed: Mapping[str, str] | None = None,
+    raising: tuple[type[DomainError], ...] = (),
+) -> Template | Redirect:
+    """Answer a posted form: run ``action`` (the domain call, reading the form it closes
+    over) in a savepoint, so a refusal leaves nothing half-written.
+
+    - Refused (a ``DomainError``): the savepoint is rolled back and ``redraw(errors)`` draws
+      the form again, answered with ``status``. ``errors`` maps each field to its message
+      in the reader's language (``""`` for errors of no field); ``renamed`` maps a domain
+      field to the form field that shows it. ``redraw`` keeps the posted values by passing
+      the form it was given; a form that books hours also gets a fresh ``once_key()``.
+      Errors of the kinds in ``raising`` are not drawn but raised (e.g. ``Forbidden``,
+      for the 403 page).
+    - Accepted: a redirect (303) to ``done``, or to ``done(result)``; where ``done(result)``
+      is a page rather than an address, that page is the answer.
+    """
+    try:
+        async with db.begin_nested():
+            result = await action()
+    except raising:
+        raise
+    except DomainError as exc:
+        errors = form_errors(exc, language_of(request))
+        if renamed:
+            errors = {renamed.get(field, field): message for field, message in errors.items()}
+        refused = await redraw(errors)
+        refused.status_code = status
+        return refused
+    answer = done if isinstance(done, str) else done(result)
+    return see_other(answer) if isinstance(answer, str) else answer
 
 
 def once_key() -> str:
@@ -60,11 +106,11 @@ async def record_from_form(
     return await exchanges.record_exchange(
         db,
         actor,
-        giver_id=giver_id or parse_whole(form.get("giver_id"), "giver_id", required=True),  # type: ignore[arg-type]
+        giver_id=giver_id or parse_whole(form.get("giver_id"), "giver_id", required=True),
         receiver_id=receiver_id
-        or parse_whole(form.get("receiver_id"), "receiver_id", required=True),  # type: ignore[arg-type]
+        or parse_whole(form.get("receiver_id"), "receiver_id", required=True),
         minutes=parse_duration(form),
-        performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),  # type: ignore[arg-type]
+        performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),
         category=form.get("category", ""),
         note=form.get("note"),
         request_id=request_id,
@@ -72,6 +118,10 @@ async def record_from_form(
     )
 
 
+@overload
+def parse_whole(value: str | None, field: str, *, required: Literal[True]) -> int: ...
+@overload
+def parse_whole(value: str | None, field: str, *, required: bool = False) -> int | None: ...
 def parse_whole(value: str | None, field: str, *, required: bool = False) -> int | None:
     if not value:
         if required:
@@ -83,6 +133,10 @@ def parse_whole(value: str | None, field: str, *, required: bool = False) -> int
         raise Invalid("please enter a whole number", field=field) from None
 
 
+@overload
+def parse_day(value: str | None, field: str, *, required: Literal[True]) -> date: ...
+@overload
+def parse_day(value: str | None, field: str, *, required: bool = False) -> date | None: ...
 def parse_day(value: str | None, field: str, *, required: bool = False) -> date | None:
     if not value:
         if required:

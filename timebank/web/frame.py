@@ -2,15 +2,18 @@
 and how a handler answers with a redirect.
 
 Every page handler returns ``page(request, "area/name.html", **context)``; ``page`` adds
-``lang``, ``member``, ``rtl``, ``large_text`` and ``done`` (the ``?done=`` notice) to the
-context. Handler parameters use the short names below (``Req``, ``Db``, ``Caller``); app.py
-declares the dependencies they name.
+``lang``, ``member``, ``rtl``, ``large_text``, ``done`` (the ``?done=`` notice) and
+``town_clock`` (the network's time zone, which the date filters read) to the context.
+Handler parameters use the short names below (``Req``, ``Db``, ``Caller``); app.py declares
+the dependencies they name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -19,8 +22,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, i18n, signin
-from timebank.models import LANGUAGES, STAFF_ROLES, Member
+from timebank import access, i18n, network, signin
+from timebank.models import LANGUAGES, STAFF_ROLES, Member, id_of
 
 # Handler parameters Litestar injects by name (app.py declares the dependencies).
 Req = Request[Any, Any, Any]
@@ -68,9 +71,12 @@ class Viewer:
         return self.role in STAFF_ROLES
 
 
-def _remember(request: Req, member: Caller) -> None:
+async def _remember(request: Req, db: AsyncSession, member: Member) -> None:
     request.state.member = member
-    request.state.viewer = Viewer(member.id, member.name, member.role, member.language)  # type: ignore[arg-type]
+    request.state.viewer = Viewer(id_of(member), member.name, member.role, member.language)
+    # Read once per request, while the transaction is open: an error page drawn later
+    # still shows the town's times.
+    request.state.town_clock = await network.town_clock(db)
 
 
 def language_of(request: Req) -> str:
@@ -81,7 +87,7 @@ def language_of(request: Req) -> str:
         return i18n.pick_language(viewer.language)
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in LANGUAGES:
-        return cookie  # type: ignore[return-value]
+        return cookie
     return _accepted_language(request.headers.get("accept-language")) or i18n.DEFAULT_LANGUAGE
 
 
@@ -100,6 +106,7 @@ def page(request: Req, template: str, *, status: int = 200, **context: Any) -> T
             "large_text": request.cookies.get(TEXT_COOKIE) == "large",
             "done": request.query_params.get("done"),
             "here": request.url.path,
+            "town_clock": getattr(request.state, "town_clock", None),
             **context,
         },
     )
@@ -109,11 +116,22 @@ def see_other(url: str, *, cookies: list[Cookie] | None = None) -> Redirect:
     return Redirect(url, status_code=303, cookies=cookies or [])
 
 
-def safe_next(value: str | None, default: str = "/home") -> str:
-    """Only paths on this site: never ``//elsewhere`` or ``https://…`` (open redirects)."""
+def link(request: Req, name: str, query: Mapping[str, Any] | None = None, **params: Any) -> str:
+    """The path of the route called ``name`` (its ``name=`` in the decorator), with ``params``
+    filled in and ``query`` appended: typed paths would outlive a renamed route as dead links.
+    Slashes stay readable in query values (``?next=/members/1/statement``)."""
+    path = request.app.route_reverse(name, **params)
+    if not query:
+        return path
+    return path + "?" + urlencode(query, safe="/", quote_via=quote)
+
+
+def safe_next(request: Req, value: str | None, default: str = "home") -> str:
+    """Only paths on this site: never ``//elsewhere`` or ``https://…`` (open redirects).
+    Anything else goes to the route named ``default``."""
     if value and value.startswith("/") and not value.startswith(("//", "/\\")):
         return value
-    return default
+    return link(request, default)
 
 
 # --- Dependencies (wired in app.py) -----------------------------------------------------------
@@ -124,14 +142,14 @@ async def provide_member(request: Req, db: Db) -> Member:
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is None:
         raise NotAuthorizedException("please sign in")
-    _remember(request, member)
+    await _remember(request, db, member)
     return member
 
 
 async def optional_member(request: Req, db: Db) -> Member | None:
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is not None:
-        _remember(request, member)
+        await _remember(request, db, member)
     return member
 
 

@@ -15,19 +15,19 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from timebank import directory, flags, job_runs, members, network
-from timebank.errors import DomainError, Invalid
+from timebank.errors import Invalid
 from timebank.flags import KIND_NAMES
 from timebank.jobs.registry import JOBS
 from timebank.models import FLAG_KINDS, ROLES
-from timebank.web.forms import form_errors, form_of, parse_day, parse_whole
-from timebank.web.frame import Caller, Db, Req, language_of, page, provide_manager, see_other
+from timebank.web.forms import form_of, parse_day, parse_whole, submit
+from timebank.web.frame import Caller, Db, Req, link, page, provide_manager
 
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return value if value in allowed else None
 
 
-@get("/flags", include_in_schema=False)
+@get("/flags", name="flag_list", include_in_schema=False)
 async def flag_list(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     try:
@@ -64,7 +64,6 @@ async def _member_page(
     return page(
         request,
         "flags/member.html",
-        status=extra.pop("status", 200),
         person=person,
         months=await flags.balance_over_time(db, manager, member_id),
         history=await flags.member_history(db, manager, member_id),
@@ -73,12 +72,12 @@ async def _member_page(
     )
 
 
-@get("/flags/members/{member_id:int}", include_in_schema=False)
+@get("/flags/members/{member_id:int}", name="member_flags", include_in_schema=False)
 async def member_flags(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
     return await _member_page(request, db, manager, member_id)
 
 
-@post("/flags/{flag_id:int}/{action:str}", include_in_schema=False)
+@post("/flags/{flag_id:int}/{action:str}", name="act_on_flag", include_in_schema=False)
 async def act_on_flag(
     request: Req,
     db: Db,
@@ -89,32 +88,35 @@ async def act_on_flag(
     form = await form_of(request)
     note = form.get("note")
     member_id = parse_whole(form.get("member"), "member", required=True)
-    try:
+
+    async def act() -> None:
         if action == "acknowledge":
             await flags.acknowledge(db, manager, flag_id, note=note)
         elif action == "note":
             await flags.add_note(db, manager, flag_id, note=note or "")
         elif action == "snooze":
             until = parse_day(form.get("until"), "until", required=True)
-            await flags.snooze(db, manager, flag_id, until=until, note=note)  # type: ignore[arg-type]
+            await flags.snooze(db, manager, flag_id, until=until, note=note)
         elif action == "resolve":
             await flags.resolve(db, manager, flag_id, note=note or "")
         else:
             raise Invalid(f"unknown action {action!r}")
-    except DomainError as exc:
-        return await _member_page(
-            request,
-            db,
-            manager,
-            member_id,  # type: ignore[arg-type]
-            status=422,
-            errors=form_errors(exc, language_of(request)),
-            form={**form, "flag": str(flag_id), "action": action},
-        )
-    return see_other(f"/manage/flags/members/{member_id}?done={action}")
+
+    async def redraw(errors: dict[str, str]) -> Template:
+        kept = {**form, "flag": str(flag_id), "action": action}
+        return await _member_page(request, db, manager, member_id, errors=errors, form=kept)
+
+    return await submit(
+        request,
+        db,
+        act,
+        redraw=redraw,
+        done=link(request, "member_flags", {"done": action}, member_id=member_id),
+        status=422,
+    )
 
 
-@get("/jobs", include_in_schema=False)
+@get("/jobs", name="job_run_list", include_in_schema=False)
 async def job_run_list(request: Req, db: Db, manager: Caller) -> Template:
     job = _choice(request.query_params.get("job"), tuple(JOBS))
     return page(
@@ -130,30 +132,26 @@ def _settings_choices() -> dict[str, Any]:
     return {"roles": ROLES, "ranges": network.SETTING_RANGES}
 
 
-@get("/flags/settings", include_in_schema=False)
+@get("/flags/settings", name="settings_form", include_in_schema=False)
 async def settings_form(request: Req, db: Db, manager: Caller) -> Template:
     view = await network.settings_view(db, manager)
     return page(request, "flags/settings.html", form=view.form(), **_settings_choices())
 
 
-@post("/flags/settings", include_in_schema=False)
+@post("/flags/settings", name="save_settings", include_in_schema=False)
 async def save_settings(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            change = network.settings_change_from_form(form)
-            await network.update_settings(db, manager, change)
-    except DomainError as exc:
-        errors = form_errors(exc, language_of(request))
-        return page(
-            request,
-            "flags/settings.html",
-            status=400,
-            form=form,
-            errors=errors,
-            **_settings_choices(),
-        )
-    return see_other("/manage/flags/settings?done=saved")
+
+    async def redraw(errors: dict[str, str]) -> Template:
+        return page(request, "flags/settings.html", form=form, errors=errors, **_settings_choices())
+
+    return await submit(
+        request,
+        db,
+        lambda: network.update_settings(db, manager, network.settings_change_from_form(form)),
+        redraw=redraw,
+        done=link(request, "settings_form", {"done": "saved"}),
+    )
 
 
 FLAG_PAGES = Router(

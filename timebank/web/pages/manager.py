@@ -10,7 +10,7 @@ else gets the 403 page). Conventions as in ``timebank.web``.
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Router, get, post
@@ -18,28 +18,16 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from timebank import board, directory, exchanges, ledger, members, overview
-from timebank.errors import DomainError, Invalid
-from timebank.models import ROLES, Member
-from timebank.web.forms import (
-    form_errors,
-    form_of,
-    once_key,
-    parse_whole,
-    record_from_form,
-)
-from timebank.web.frame import Caller, Db, Req, language_of, page, provide_manager, see_other
-
-
-def _errors(request: Req, exc: DomainError, renamed: dict[str, str] | None = None) -> dict:
-    errors = form_errors(exc, language_of(request))
-    return {(renamed or {}).get(k, k): v for k, v in errors.items()}
-
+from timebank import board, directory, exchanges, ledger, members, network, overview
+from timebank.errors import Invalid
+from timebank.models import ROLES, Member, id_of
+from timebank.web.forms import form_of, once_key, parse_whole, record_from_form, submit
+from timebank.web.frame import Caller, Db, Req, link, page, provide_manager, see_other
 
 # --- The hub ----------------------------------------------------------------------------------
 
 
-@get("/", include_in_schema=False)
+@get("/", name="manage", include_in_schema=False)
 async def hub(request: Req, db: Db, manager: Caller) -> Template:
     return page(
         request,
@@ -63,7 +51,7 @@ async def _choices(db: Db) -> dict[str, Any]:
     }
 
 
-@get("/members", include_in_schema=False)
+@get("/members", name="member_list", include_in_schema=False)
 async def member_list(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     form = {k: q.get(k, "") for k in ("role", "organization_id", "district_id", "flagged", "q")}
@@ -102,7 +90,7 @@ def _member_input(form: dict[str, str], category_ids: list[str]) -> dict[str, An
         "district_id": parse_whole(form.get("district_id"), "district_id"),
         "language": form.get("language") or "de",
         "availability": form.get("availability") or None,
-        "category_ids": tuple(parse_whole(c, "category_ids") for c in category_ids),  # type: ignore[misc]
+        "category_ids": tuple(parse_whole(c, "category_ids") for c in category_ids),
     }
 
 
@@ -114,26 +102,36 @@ async def _member_form(request: Req) -> tuple[dict[str, Any], list[str]]:
     return form, chosen
 
 
-@get("/members/new", include_in_schema=False)
+@get("/members/new", name="new_member_form", include_in_schema=False)
 async def new_member_form(request: Req, db: Db, manager: Caller) -> Template:
     form = {"role": "volunteer", "language": "de", "category_ids": []}
     return page(request, "manage/member_form.html", form=form, subject=None, **await _choices(db))
 
 
-@post("/members/new", include_in_schema=False)
+@post("/members/new", name="create_member", include_in_schema=False)
 async def create_member(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form, chosen = await _member_form(request)
-    try:
-        async with db.begin_nested():
-            new = members.NewMember(**_member_input(form, chosen), password=form.get("password"))
-            created = await members.create_member(db, new, actor=manager)
-    except DomainError as exc:
+
+    async def create() -> Member:
+        new = members.NewMember(**_member_input(form, chosen), password=form.get("password"))
+        return await members.create_member(db, new, actor=manager)
+
+    async def redraw(errors: dict[str, str]) -> Template:
         form.pop("password", None)
         return page(
-            request, "manage/member_form.html", status=400, form=form, subject=None,
-            errors=_errors(request, exc), **await _choices(db),
+            request, "manage/member_form.html", form=form, subject=None, errors=errors,
+            **await _choices(db),
         )  # fmt: skip
-    return see_other(f"/manage/members/{created.id}?done=member_saved")
+
+    return await submit(
+        request,
+        db,
+        create,
+        redraw=redraw,
+        done=lambda created: link(
+            request, "edit_member_form", {"done": "member_saved"}, member_id=created.id
+        ),
+    )
 
 
 async def _member_page(
@@ -143,8 +141,8 @@ async def _member_page(
     subject: Member,
     **context: Any,
 ) -> dict[str, Any]:
-    account = await ledger.account_of_member(db, subject.id)  # type: ignore[arg-type]
-    view = await members.account_view(db, manager, account.id)  # type: ignore[arg-type]
+    account = await ledger.account_of_member(db, id_of(subject))
+    view = await members.account_view(db, manager, id_of(account))
     form = context.pop("form", None) or {
         "name": subject.name,
         "role": subject.role,
@@ -155,7 +153,7 @@ async def _member_page(
         "language": subject.language,
         "availability": subject.availability or "",
         "active": "1" if subject.active else "",
-        "category_ids": [str(c) for c in await directory.category_ids_of(db, subject.id)],  # type: ignore[arg-type]
+        "category_ids": [str(c) for c in await directory.category_ids_of(db, id_of(subject))],
     }
     form.setdefault(
         "min_hours", "" if account.min_minutes is None else str(account.min_minutes // 60)
@@ -166,7 +164,7 @@ async def _member_page(
     return {"subject": subject, "account": view, "form": form, **context, **await _choices(db)}
 
 
-@get("/members/{member_id:int}", include_in_schema=False)
+@get("/members/{member_id:int}", name="edit_member_form", include_in_schema=False)
 async def edit_member_form(
     request: Req,
     db: Db,
@@ -178,7 +176,7 @@ async def edit_member_form(
     return page(request, "manage/member_form.html", **context)
 
 
-@post("/members/{member_id:int}", include_in_schema=False)
+@post("/members/{member_id:int}", name="edit_member", include_in_schema=False)
 async def edit_member(
     request: Req,
     db: Db,
@@ -186,19 +184,25 @@ async def edit_member(
     member_id: FromPath[int],
 ) -> Template | Redirect:
     form, chosen = await _member_form(request)
-    try:
-        async with db.begin_nested():
-            changes = directory.MemberChanges(
-                **_member_input(form, chosen), active=form.get("active") == "1"
-            )
-            await directory.update_member(db, manager, member_id, changes)
-    except DomainError as exc:
-        subject = await members.get_member(db, member_id)
-        context = await _member_page(
-            request, db, manager, subject, form=form, errors=_errors(request, exc)
+
+    async def update() -> None:
+        changes = directory.MemberChanges(
+            **_member_input(form, chosen), active=form.get("active") == "1"
         )
-        return page(request, "manage/member_form.html", status=400, **context)
-    return see_other(f"/manage/members/{member_id}?done=member_saved")
+        await directory.update_member(db, manager, member_id, changes)
+
+    async def redraw(errors: dict[str, str]) -> Template:
+        subject = await members.get_member(db, member_id)
+        context = await _member_page(request, db, manager, subject, form=form, errors=errors)
+        return page(request, "manage/member_form.html", **context)
+
+    return await submit(
+        request,
+        db,
+        update,
+        redraw=redraw,
+        done=link(request, "edit_member_form", {"done": "member_saved"}, member_id=member_id),
+    )
 
 
 def _limit(value: str | None, field: str) -> int | None:
@@ -206,7 +210,7 @@ def _limit(value: str | None, field: str) -> int | None:
     return None if hours is None else hours * 60
 
 
-@post("/members/{member_id:int}/limits", include_in_schema=False)
+@post("/members/{member_id:int}/limits", name="set_limits", include_in_schema=False)
 async def set_limits(
     request: Req,
     db: Db,
@@ -214,21 +218,29 @@ async def set_limits(
     member_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            account = await ledger.account_of_member(db, member_id)
-            changes = {
-                "min_minutes": _limit(form.get("min_hours"), "min_hours"),
-                "max_minutes": _limit(form.get("max_hours"), "max_hours"),
-            }
-            await members.set_account_limits(db, manager, account.id, changes)  # type: ignore[arg-type]
-    except DomainError as exc:
+
+    async def save_limits() -> None:
+        account = await ledger.account_of_member(db, member_id)
+        changes = {
+            "min_minutes": _limit(form.get("min_hours"), "min_hours"),
+            "max_minutes": _limit(form.get("max_hours"), "max_hours"),
+        }
+        await members.set_account_limits(db, manager, id_of(account), changes)
+
+    async def redraw(errors: dict[str, str]) -> Template:
         subject = await members.get_member(db, member_id)
-        errors = _errors(request, exc, {"min_minutes": "min_hours", "max_minutes": "max_hours"})
         context = await _member_page(request, db, manager, subject, errors=errors)
         context["form"].update(form)
-        return page(request, "manage/member_form.html", status=400, **context)
-    return see_other(f"/manage/members/{member_id}?done=limits_saved")
+        return page(request, "manage/member_form.html", **context)
+
+    return await submit(
+        request,
+        db,
+        save_limits,
+        redraw=redraw,
+        done=link(request, "edit_member_form", {"done": "limits_saved"}, member_id=member_id),
+        renamed={"min_minutes": "min_hours", "max_minutes": "max_hours"},
+    )
 
 
 def readable_password() -> str:
@@ -237,28 +249,38 @@ def readable_password() -> str:
     return "-".join("".join(secrets.choice(letters) for _ in range(4)) for _ in range(3))
 
 
-@post("/members/{member_id:int}/password", include_in_schema=False)
-async def set_password(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
+@post("/members/{member_id:int}/password", name="set_password", include_in_schema=False)
+async def set_password(
+    request: Req,
+    db: Db,
+    manager: Caller,
+    member_id: FromPath[int],
+) -> Template | Redirect:
     form = await form_of(request)
     subject = await members.get_member(db, member_id)
     password = form.get("password") or readable_password()
-    try:
-        async with db.begin_nested():
-            await members.set_password(db, subject, password, actor=manager)
-    except DomainError as exc:
-        context = await _member_page(request, db, manager, subject, errors=_errors(request, exc))
-        return page(request, "manage/member_form.html", status=400, **context)
+
+    async def redraw(errors: dict[str, str]) -> Template:
+        context = await _member_page(request, db, manager, subject, errors=errors)
+        return page(request, "manage/member_form.html", **context)
+
     # Shown once, on this sheet, and never stored in the clear.
-    return page(
+    return await submit(
         request,
-        "manage/login_sheet.html",
-        subject=subject,
-        password=password,
-        site=request.app.state.settings.base_url,
+        db,
+        lambda: members.set_password(db, subject, password, actor=manager),
+        redraw=redraw,
+        done=lambda _: page(
+            request,
+            "manage/login_sheet.html",
+            subject=subject,
+            password=password,
+            site=request.app.state.settings.base_url,
+        ),
     )
 
 
-@get("/members/{member_id:int}/login-sheet", include_in_schema=False)
+@get("/members/{member_id:int}/login-sheet", name="login_sheet", include_in_schema=False)
 async def login_sheet(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
     subject = await members.get_member(db, member_id)
     site = request.app.state.settings.base_url
@@ -268,11 +290,11 @@ async def login_sheet(request: Req, db: Db, manager: Caller, member_id: FromPath
 # --- Assisted entry for anyone -------------------------------------------------------------------
 
 
-@get("/assisted", include_in_schema=False)
+@get("/assisted", name="manage_assisted_form", include_in_schema=False)
 async def assisted_form(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     form = {
-        "performed_on": date.today().isoformat(),
+        "performed_on": (await network.today(db)).isoformat(),
         "hours": "1",
         "minutes": "0",
         "giver_id": q.get("giver_id", ""),
@@ -283,25 +305,30 @@ async def assisted_form(request: Req, db: Db, manager: Caller) -> Template:
     return page(request, "manage/assisted.html", form=form, categories=categories)
 
 
-@post("/assisted", include_in_schema=False)
+@post("/assisted", name="manage_assisted_entry", include_in_schema=False)
 async def assisted_entry(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            await record_from_form(db, manager, form)
-    except DomainError as exc:
+
+    async def redraw(errors: dict[str, str]) -> Template:
         form["idempotency_key"] = once_key()
+        categories = await overview.categories(db)
         return page(
-            request, "manage/assisted.html", status=400, form=form,
-            errors=_errors(request, exc), categories=await overview.categories(db),
-        )  # fmt: skip
-    return see_other("/manage/exchanges?done=assisted")
+            request, "manage/assisted.html", form=form, errors=errors, categories=categories
+        )
+
+    return await submit(
+        request,
+        db,
+        lambda: record_from_form(db, manager, form),
+        redraw=redraw,
+        done=link(request, "exchange_lists", {"done": "assisted"}),
+    )
 
 
 # --- Exchanges, transfers, reversals, the pool -----------------------------------------------
 
 
-@get("/exchanges", include_in_schema=False)
+@get("/exchanges", name="exchange_lists", include_in_schema=False)
 async def exchange_lists(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     pending_page = parse_whole(q.get("pending_page"), "pending_page") or 1
@@ -314,7 +341,7 @@ async def exchange_lists(request: Req, db: Db, manager: Caller) -> Template:
     )
 
 
-@post("/exchanges/{exchange_id:int}/pay-from-pool", include_in_schema=False)
+@post("/exchanges/{exchange_id:int}/pay-from-pool", name="pay_from_pool", include_in_schema=False)
 async def pay_from_pool(
     request: Req,
     db: Db,
@@ -322,10 +349,10 @@ async def pay_from_pool(
     exchange_id: FromPath[int],
 ) -> Redirect:
     await exchanges.pay_from_pool(db, manager, exchange_id)
-    return see_other("/manage/exchanges?done=paid_from_pool")
+    return see_other(link(request, "exchange_lists", {"done": "paid_from_pool"}))
 
 
-@get("/transfers", include_in_schema=False)
+@get("/transfers", name="transfer_list", include_in_schema=False)
 async def transfer_list(request: Req, db: Db, manager: Caller) -> Template:
     q = request.query_params
     subject_id = parse_whole(q.get("member"), "member")
@@ -340,7 +367,7 @@ async def transfer_list(request: Req, db: Db, manager: Caller) -> Template:
     return page(request, "manage/transfers.html", lines=lines, subject=subject)
 
 
-@get("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
+@get("/transfers/{transfer_id:int}/reverse", name="reverse_form", include_in_schema=False)
 async def reverse_form(
     request: Req,
     db: Db,
@@ -351,7 +378,7 @@ async def reverse_form(
     return page(request, "manage/reverse.html", line=line)
 
 
-@post("/transfers/{transfer_id:int}/reverse", include_in_schema=False)
+@post("/transfers/{transfer_id:int}/reverse", name="reverse", include_in_schema=False)
 async def reverse(
     request: Req,
     db: Db,
@@ -359,22 +386,27 @@ async def reverse(
     transfer_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            reason = form.get("reason", "")
-            if not reason:
-                raise Invalid("say why the booking is reversed", field="reason")
-            await exchanges.reverse_exchange_transfer(db, manager, transfer_id, reason=reason)
-    except DomainError as exc:
+
+    async def reverse_booking() -> None:
+        reason = form.get("reason", "")
+        if not reason:
+            raise Invalid("say why the booking is reversed", field="reason")
+        await exchanges.reverse_exchange_transfer(db, manager, transfer_id, reason=reason)
+
+    async def redraw(errors: dict[str, str]) -> Template:
         line = await directory.transfer_line(db, manager, transfer_id)
-        return page(
-            request, "manage/reverse.html", status=400, line=line, form=form,
-            errors=_errors(request, exc),
-        )  # fmt: skip
-    return see_other("/manage/transfers?done=reversed")
+        return page(request, "manage/reverse.html", line=line, form=form, errors=errors)
+
+    return await submit(
+        request,
+        db,
+        reverse_booking,
+        redraw=redraw,
+        done=link(request, "transfer_list", {"done": "reversed"}),
+    )
 
 
-@get("/pool", include_in_schema=False)
+@get("/pool", name="pool_page", include_in_schema=False)
 async def pool_page(request: Req, db: Db, manager: Caller) -> Template:
     pool = await directory.pool(db, manager)
     before = parse_whole(request.query_params.get("before"), "before")
@@ -390,36 +422,60 @@ async def _lists_page(request: Req, db: Db, **context: Any) -> Template:
     return page(
         request,
         "manage/lists.html",
-        status=400 if context.get("errors") else 200,
         categories=await directory.all_categories(db),
         districts=await directory.all_districts(db),
         **context,
     )
 
 
-@get("/lists", include_in_schema=False)
+async def _change_row(
+    request: Req,
+    db: Db,
+    form: dict[str, str],
+    row: str,
+    *,
+    switch: Callable[[bool], Awaitable[object]],
+    rename: Callable[[], Awaitable[object]],
+) -> Template | Redirect:
+    """A row of the lists (a category, a district) switched on or off (the form sends
+    ``active``) or renamed; a refusal is shown next to that row (``errors[row]``), whichever
+    field it concerns."""
+
+    async def change() -> None:
+        await (switch(form["active"] == "1") if "active" in form else rename())
+
+    async def redraw(errors: dict[str, str]) -> Template:
+        return await _lists_page(request, db, errors={row: next(iter(errors.values()))})
+
+    return await submit(
+        request, db, change, redraw=redraw, done=link(request, "lists", {"done": "saved"})
+    )
+
+
+@get("/lists", name="lists", include_in_schema=False)
 async def lists(request: Req, db: Db, manager: Caller) -> Template:
     return await _lists_page(request, db)
 
 
-@post("/categories", include_in_schema=False)
+@post("/categories", name="add_category", include_in_schema=False)
 async def add_category(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            await directory.add_category(
-                db,
-                manager,
-                slug=form.get("slug", ""),
-                name_de=form.get("name_de", ""),
-                name_en=form.get("name_en", ""),
-            )
-    except DomainError as exc:
-        return await _lists_page(request, db, form=form, errors=_errors(request, exc))
-    return see_other("/manage/lists?done=saved")
+    return await submit(
+        request,
+        db,
+        lambda: directory.add_category(
+            db,
+            manager,
+            slug=form.get("slug", ""),
+            name_de=form.get("name_de", ""),
+            name_en=form.get("name_en", ""),
+        ),
+        redraw=lambda errors: _lists_page(request, db, form=form, errors=errors),
+        done=link(request, "lists", {"done": "saved"}),
+    )
 
 
-@post("/categories/{category_id:int}", include_in_schema=False)
+@post("/categories/{category_id:int}", name="change_category", include_in_schema=False)
 async def change_category(
     request: Req,
     db: Db,
@@ -427,37 +483,36 @@ async def change_category(
     category_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            if "active" in form:
-                await directory.set_category_active(db, manager, category_id, form["active"] == "1")
-            else:
-                await directory.rename_category(
-                    db,
-                    manager,
-                    category_id,
-                    name_de=form.get("name_de", ""),
-                    name_en=form.get("name_en", ""),
-                )
-    except DomainError as exc:
-        message = next(iter(_errors(request, exc).values()))
-        return await _lists_page(request, db, errors={f"category-{category_id}": message})
-    return see_other("/manage/lists?done=saved")
+    return await _change_row(
+        request,
+        db,
+        form,
+        f"category-{category_id}",
+        switch=lambda on: directory.set_category_active(db, manager, category_id, on),
+        rename=lambda: directory.rename_category(
+            db,
+            manager,
+            category_id,
+            name_de=form.get("name_de", ""),
+            name_en=form.get("name_en", ""),
+        ),
+    )
 
 
-@post("/districts", include_in_schema=False)
+@post("/districts", name="add_district", include_in_schema=False)
 async def add_district(request: Req, db: Db, manager: Caller) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            await directory.add_district(db, manager, form.get("district_name", ""))
-    except DomainError as exc:
-        errors = _errors(request, exc, {"name": "district_name"})
-        return await _lists_page(request, db, form=form, errors=errors)
-    return see_other("/manage/lists?done=saved")
+    return await submit(
+        request,
+        db,
+        lambda: directory.add_district(db, manager, form.get("district_name", "")),
+        redraw=lambda errors: _lists_page(request, db, form=form, errors=errors),
+        done=link(request, "lists", {"done": "saved"}),
+        renamed={"name": "district_name"},
+    )
 
 
-@post("/districts/{district_id:int}", include_in_schema=False)
+@post("/districts/{district_id:int}", name="change_district", include_in_schema=False)
 async def change_district(
     request: Req,
     db: Db,
@@ -465,34 +520,32 @@ async def change_district(
     district_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            if "active" in form:
-                await directory.set_district_active(db, manager, district_id, form["active"] == "1")
-            else:
-                await directory.rename_district(db, manager, district_id, form.get("name", ""))
-    except DomainError as exc:
-        message = next(iter(_errors(request, exc).values()))
-        return await _lists_page(request, db, errors={f"district-{district_id}": message})
-    return see_other("/manage/lists?done=saved")
+    return await _change_row(
+        request,
+        db,
+        form,
+        f"district-{district_id}",
+        switch=lambda on: directory.set_district_active(db, manager, district_id, on),
+        rename=lambda: directory.rename_district(db, manager, district_id, form.get("name", "")),
+    )
 
 
 # --- Matching --------------------------------------------------------------------------------
 
 
-@get("/matching", include_in_schema=False)
+@get("/matching", name="matching", include_in_schema=False)
 async def matching(request: Req, db: Db, manager: Caller) -> Template:
     number = parse_whole(request.query_params.get("page"), "page") or 1
     result = await board.matching(db, manager, page=number)
     return page(request, "manage/matching.html", result=result)
 
 
-@post("/requests/{request_id:int}/assign", include_in_schema=False)
+@post("/requests/{request_id:int}/assign", name="assign", include_in_schema=False)
 async def assign(request: Req, db: Db, manager: Caller, request_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
     helper_id = parse_whole(form.get("helper_id"), "helper_id", required=True)
-    await board.accept_helper(db, manager, request_id, helper_id)  # type: ignore[arg-type]
-    return see_other("/manage/matching?done=assigned")
+    await board.accept_helper(db, manager, request_id, helper_id)
+    return see_other(link(request, "matching", {"done": "assigned"}))
 
 
 MANAGE = Router(

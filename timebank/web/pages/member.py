@@ -3,18 +3,16 @@ asking for help and answering a request."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from timebank import access, board, exchanges, flags, i18n, members, overview
-from timebank.errors import DomainError, Forbidden, Invalid
-from timebank.models import URGENCIES
+from timebank import access, board, exchanges, flags, i18n, members, network, overview
+from timebank.errors import Forbidden, Invalid
+from timebank.models import URGENCIES, id_of
 from timebank.web.forms import (
-    form_errors,
     form_of,
     once_key,
     parse_day,
@@ -22,11 +20,12 @@ from timebank.web.forms import (
     parse_whole,
     record_from_form,
     sent_key,
+    submit,
 )
-from timebank.web.frame import Caller, Db, Req, language_of, page, see_other
+from timebank.web.frame import Caller, Db, Req, link, page, see_other
 
 
-@get("/home", include_in_schema=False)
+@get("/home", name="home", include_in_schema=False)
 async def home(request: Req, db: Db, member: Caller) -> Template:
     context: dict[str, Any] = {
         "balance": await overview.balance(db, member, member),
@@ -37,7 +36,7 @@ async def home(request: Req, db: Db, member: Caller) -> Template:
     if member.role == "senior":
         context["my_requests"] = [
             c
-            for c in await board.requests_of(db, member, member.id)  # type: ignore[arg-type]
+            for c in await board.requests_of(db, member, id_of(member))
             if c.request.status in ("open", "matched")
         ]
         return page(request, "home/senior.html", **context)
@@ -59,16 +58,16 @@ async def _log_form_context(db: Db, member: Caller, request_id: int | None) -> d
         "card": card,
         "people": people,
         "categories": await overview.categories(db),
-        "today": date.today(),
+        "today": await network.today(db),
     }
 
 
-@get("/exchanges/new", include_in_schema=False)
+@get("/exchanges/new", name="log_hours_form", include_in_schema=False)
 async def log_hours_form(request: Req, db: Db, member: Caller) -> Template:
     request_id = parse_whole(request.query_params.get("request"), "request")
     context = await _log_form_context(db, member, request_id)
     form = {
-        "performed_on": date.today().isoformat(),
+        "performed_on": context["today"].isoformat(),
         "hours": "1",
         "minutes": "0",
         "idempotency_key": once_key(),
@@ -83,30 +82,33 @@ async def log_hours_form(request: Req, db: Db, member: Caller) -> Template:
     return page(request, "exchanges/new.html", form=form, **context)
 
 
-@post("/exchanges/new", include_in_schema=False)
+@post("/exchanges/new", name="log_hours", include_in_schema=False)
 async def log_hours(request: Req, db: Db, member: Caller) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            receiver = parse_whole(form.get("receiver_number"), "receiver_number") or parse_whole(
-                form.get("receiver_id"), "receiver_id"
-            )
-            if receiver is None:
-                raise Invalid("choose whom you helped", field="receiver_id")
-            await record_from_form(
-                db,
-                member,
-                form,
-                giver_id=member.id,
-                receiver_id=receiver,
-                request_id=parse_whole(form.get("request_id"), "request_id"),
-            )
-    except DomainError as exc:
+
+    async def log() -> None:
+        receiver = parse_whole(form.get("receiver_number"), "receiver_number") or parse_whole(
+            form.get("receiver_id"), "receiver_id"
+        )
+        if receiver is None:
+            raise Invalid("choose whom you helped", field="receiver_id")
+        await record_from_form(
+            db,
+            member,
+            form,
+            giver_id=member.id,
+            receiver_id=receiver,
+            request_id=parse_whole(form.get("request_id"), "request_id"),
+        )
+
+    async def redraw(errors: dict[str, str]) -> Template:
         form["idempotency_key"] = once_key()
         context = await _log_form_context(db, member, parse_whole(form.get("request_id"), "x"))
-        errors = form_errors(exc, language_of(request))
-        return page(request, "exchanges/new.html", status=400, form=form, errors=errors, **context)
-    return see_other("/home?done=logged")
+        return page(request, "exchanges/new.html", form=form, errors=errors, **context)
+
+    return await submit(
+        request, db, log, redraw=redraw, done=link(request, "home", {"done": "logged"})
+    )
 
 
 async def _assisted_context(db: Db, member: Caller) -> dict[str, Any]:
@@ -115,18 +117,18 @@ async def _assisted_context(db: Db, member: Caller) -> dict[str, Any]:
         "clients": await overview.clients_of(db, member),
         "helpers": await overview.helpers(db, member),
         "categories": await overview.categories(db),
-        "today": date.today(),
+        "today": await network.today(db),
     }
 
 
-@get("/exchanges/assisted", include_in_schema=False)
+@get("/exchanges/assisted", name="assisted_form", include_in_schema=False)
 async def assisted_form(request: Req, db: Db, member: Caller) -> Template | Redirect:
     if access.is_manager(member):
         # The manager acts for everyone: their form takes member numbers, not a client list.
-        return see_other("/manage/assisted")
+        return see_other(link(request, "manage_assisted_form"))
     context = await _assisted_context(db, member)
     form = {
-        "performed_on": date.today().isoformat(),
+        "performed_on": context["today"].isoformat(),
         "hours": "1",
         "minutes": "0",
         "idempotency_key": once_key(),
@@ -134,54 +136,56 @@ async def assisted_form(request: Req, db: Db, member: Caller) -> Template | Redi
     return page(request, "exchanges/assisted.html", form=form, **context)
 
 
-@post("/exchanges/assisted", include_in_schema=False)
+@post("/exchanges/assisted", name="assisted_entry", include_in_schema=False)
 async def assisted_entry(request: Req, db: Db, member: Caller) -> Template | Redirect:
     context = await _assisted_context(db, member)
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            await record_from_form(db, member, form)
-    except DomainError as exc:
+
+    async def redraw(errors: dict[str, str]) -> Template:
         form["idempotency_key"] = once_key()
-        errors = form_errors(exc, language_of(request))
-        return page(
-            request, "exchanges/assisted.html", status=400, form=form, errors=errors, **context
-        )
-    return see_other("/home?done=assisted")
+        return page(request, "exchanges/assisted.html", form=form, errors=errors, **context)
+
+    return await submit(
+        request,
+        db,
+        lambda: record_from_form(db, member, form),
+        redraw=redraw,
+        done=link(request, "home", {"done": "assisted"}),
+    )
 
 
-@post("/exchanges/{exchange_id:int}/confirm", include_in_schema=False)
+@post("/exchanges/{exchange_id:int}/confirm", name="confirm_exchange", include_in_schema=False)
 async def confirm(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
     await exchanges.confirm_exchange(db, member, exchange_id)
-    return see_other("/home?done=confirmed")
+    return see_other(link(request, "home", {"done": "confirmed"}))
 
 
-@post("/exchanges/{exchange_id:int}/reject", include_in_schema=False)
+@post("/exchanges/{exchange_id:int}/reject", name="dispute_exchange", include_in_schema=False)
 async def dispute(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
     reason = form.get("reason") or i18n.gettext_for(
         member.language, "Disputed: this did not happen like this"
     )
     await exchanges.reject_exchange(db, member, exchange_id, reason=reason)
-    return see_other("/home?done=disputed")
+    return see_other(link(request, "home", {"done": "disputed"}))
 
 
 # --- Statement and donations ------------------------------------------------------------------
 
 
-@get("/statement", include_in_schema=False)
+@get("/statement", name="my_statement", include_in_schema=False)
 async def my_statement(request: Req, member: Caller) -> Redirect:
-    return see_other(f"/members/{member.id}/statement")
+    return see_other(link(request, "statement", member_id=member.id))
 
 
-@get("/members/{member_id:int}/statement", include_in_schema=False)
+@get("/members/{member_id:int}/statement", name="statement", include_in_schema=False)
 async def statement(request: Req, db: Db, member: Caller, member_id: FromPath[int]) -> Template:
     before = parse_whole(request.query_params.get("before"), "before")
     view = await overview.statement(db, member, member_id, before=before)
     return page(request, "statement/statement.html", statement=view)
 
 
-@get("/donate", include_in_schema=False)
+@get("/donate", name="donate_form", include_in_schema=False)
 async def donate_form(request: Req, db: Db, member: Caller) -> Template:
     balance = await overview.balance(db, member, member)
     return page(
@@ -192,22 +196,24 @@ async def donate_form(request: Req, db: Db, member: Caller) -> Template:
     )
 
 
-@post("/donate", include_in_schema=False)
+@post("/donate", name="donate", include_in_schema=False)
 async def donate(request: Req, db: Db, member: Caller) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            await exchanges.donate_to_pool(
-                db, member, parse_duration(form), idempotency_key=sent_key(form)
-            )
-    except DomainError as exc:
+
+    async def redraw(errors: dict[str, str]) -> Template:
         form["idempotency_key"] = once_key()
         balance = await overview.balance(db, member, member)
-        errors = form_errors(exc, language_of(request))
-        return page(
-            request, "exchanges/donate.html", status=400, form=form, errors=errors, balance=balance
-        )
-    return see_other("/home?done=donated")
+        return page(request, "exchanges/donate.html", form=form, errors=errors, balance=balance)
+
+    return await submit(
+        request,
+        db,
+        lambda: exchanges.donate_to_pool(
+            db, member, parse_duration(form), idempotency_key=sent_key(form)
+        ),
+        redraw=redraw,
+        done=link(request, "home", {"done": "donated"}),
+    )
 
 
 # --- Asking for help and answering ------------------------------------------------------------
@@ -219,11 +225,11 @@ async def _request_form_context(db: Db, member: Caller) -> dict[str, Any]:
         "districts": await overview.districts(db),
         "clients": await overview.clients_of(db, member),
         "urgencies": URGENCIES,
-        "today": date.today(),
+        "today": await network.today(db),
     }
 
 
-@get("/requests/new", include_in_schema=False)
+@get("/requests/new", name="request_form", include_in_schema=False)
 async def request_form(request: Req, db: Db, member: Caller) -> Template:
     form = {
         "urgency": "normal",
@@ -235,32 +241,38 @@ async def request_form(request: Req, db: Db, member: Caller) -> Template:
     return page(request, "requests/new.html", form=form, **context)
 
 
-@post("/requests/new", include_in_schema=False)
+@post("/requests/new", name="ask_for_help", include_in_schema=False)
 async def ask_for_help(request: Req, db: Db, member: Caller) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            created = await board.create_request(
-                db,
-                member,
-                member_id=parse_whole(form.get("member_id"), "member_id") or member.id,  # type: ignore[arg-type]
-                category_id=parse_whole(form.get("category_id"), "category_id"),
-                title=form.get("title", ""),
-                description=form.get("description"),
-                district_id=parse_whole(form.get("district_id"), "district_id"),
-                needed_on=parse_day(form.get("needed_on"), "needed_on"),
-                when_text=form.get("when_text"),
-                urgency=form.get("urgency") or "normal",
-                contact=form.get("contact"),
-            )
-    except DomainError as exc:
+
+    async def redraw(errors: dict[str, str]) -> Template:
         context = await _request_form_context(db, member)
-        errors = form_errors(exc, language_of(request))
-        return page(request, "requests/new.html", status=400, form=form, errors=errors, **context)
-    return see_other(f"/requests/{created.id}?done=asked")
+        return page(request, "requests/new.html", form=form, errors=errors, **context)
+
+    return await submit(
+        request,
+        db,
+        lambda: board.create_request(
+            db,
+            member,
+            member_id=parse_whole(form.get("member_id"), "member_id") or id_of(member),
+            category_id=parse_whole(form.get("category_id"), "category_id"),
+            title=form.get("title", ""),
+            description=form.get("description"),
+            district_id=parse_whole(form.get("district_id"), "district_id"),
+            needed_on=parse_day(form.get("needed_on"), "needed_on"),
+            when_text=form.get("when_text"),
+            urgency=form.get("urgency") or "normal",
+            contact=form.get("contact"),
+        ),
+        redraw=redraw,
+        done=lambda created: link(
+            request, "show_request", {"done": "asked"}, request_id=created.id
+        ),
+    )
 
 
-@get("/requests/{request_id:int}", include_in_schema=False)
+@get("/requests/{request_id:int}", name="show_request", include_in_schema=False)
 async def show_request(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Template:
     card = await board.get_request(db, member, request_id)
     requester = await members.get_member(db, card.request.member_id)
@@ -275,7 +287,7 @@ async def show_request(request: Req, db: Db, member: Caller, request_id: FromPat
     )
 
 
-@post("/requests/{request_id:int}/respond", include_in_schema=False)
+@post("/requests/{request_id:int}/respond", name="respond_to_request", include_in_schema=False)
 async def respond(
     request: Req,
     db: Db,
@@ -283,39 +295,42 @@ async def respond(
     request_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_of(request)
-    try:
-        async with db.begin_nested():
-            await board.respond(db, member, request_id, message=form.get("message"))
-    except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        errors = form_errors(exc, language_of(request))
+
+    async def redraw(errors: dict[str, str]) -> Template:
+        card = await board.get_request(db, member, request_id)
         return page(
             request,
             "requests/show.html",
-            status=400,
-            card=await board.get_request(db, member, request_id),
+            card=card,
             own=False,
             responses=[],
             show_contact=False,
             form=form,
             errors=errors,
         )
-    return see_other(f"/requests/{request_id}?done=responded")
+
+    return await submit(
+        request,
+        db,
+        lambda: board.respond(db, member, request_id, message=form.get("message")),
+        redraw=redraw,
+        done=link(request, "show_request", {"done": "responded"}, request_id=request_id),
+        raising=(Forbidden,),
+    )
 
 
-@post("/requests/{request_id:int}/accept", include_in_schema=False)
+@post("/requests/{request_id:int}/accept", name="accept_helper", include_in_schema=False)
 async def accept(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
     helper_id = parse_whole(form.get("helper_id"), "helper_id", required=True)
-    await board.accept_helper(db, member, request_id, helper_id)  # type: ignore[arg-type]
-    return see_other(f"/requests/{request_id}?done=accepted")
+    await board.accept_helper(db, member, request_id, helper_id)
+    return see_other(link(request, "show_request", {"done": "accepted"}, request_id=request_id))
 
 
-@post("/requests/{request_id:int}/close", include_in_schema=False)
+@post("/requests/{request_id:int}/close", name="close_request", include_in_schema=False)
 async def close(request: Req, db: Db, member: Caller, request_id: FromPath[int]) -> Redirect:
     await board.close_request(db, member, request_id)
-    return see_other("/home?done=closed")
+    return see_other(link(request, "home", {"done": "closed"}))
 
 
 ROUTES = [

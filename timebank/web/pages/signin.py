@@ -18,6 +18,7 @@ from timebank.web.frame import (
     Req,
     arrived_over_https,
     language_of,
+    link,
     optional_member,
     page,
     safe_next,
@@ -25,23 +26,25 @@ from timebank.web.frame import (
 )
 
 
-@get("/", include_in_schema=False)
+@get("/", name="index", include_in_schema=False)
 async def index(request: Req, db: Db) -> Redirect:
-    return see_other("/home" if await optional_member(request, db) else "/login")
+    return see_other(link(request, "home" if await optional_member(request, db) else "login_form"))
 
 
-@get("/login", include_in_schema=False)
+@get("/login", name="login_form", include_in_schema=False)
 async def login_form(request: Req, db: Db) -> Template | Redirect:
     if await optional_member(request, db):
-        return see_other(safe_next(request.query_params.get("next")))
-    return page(request, "auth/login.html", next=safe_next(request.query_params.get("next")))
+        return see_other(safe_next(request, request.query_params.get("next")))
+    return page(
+        request, "auth/login.html", next=safe_next(request, request.query_params.get("next"))
+    )
 
 
-@post("/login", include_in_schema=False)
+@post("/login", name="login", include_in_schema=False)
 async def login(request: Req, db: Db) -> Template | Redirect:
     form = await form_of(request)
     address = request.client.host if request.client else "unknown"
-    next_url = safe_next(form.get("next"))
+    next_url = safe_next(request, form.get("next"))
     try:
         member, token = await signin.sign_in(
             db,
@@ -77,21 +80,21 @@ async def login(request: Req, db: Db) -> Template | Redirect:
     return see_other(next_url, cookies=cookies)
 
 
-@post("/logout", include_in_schema=False)
+@post("/logout", name="logout", include_in_schema=False)
 async def logout(request: Req, db: Db) -> Redirect:
     token = request.cookies.get(signin.SESSION_COOKIE)
     if token:
         await signin.end_session(db, token)
-    response = see_other("/login?done=signed_out")
+    response = see_other(link(request, "login_form", {"done": "signed_out"}))
     response.delete_cookie(signin.SESSION_COOKIE, path="/")
     return response
 
 
-@post("/language", include_in_schema=False)
+@post("/language", name="choose_language", include_in_schema=False)
 async def choose_language(request: Req, db: Db) -> Redirect:
     form = await form_of(request)
     lang = form.get("lang", "")
-    back = safe_next(form.get("next"), "/")
+    back = safe_next(request, form.get("next"), "index")
     if lang not in LANGUAGES:
         return see_other(back)
     member = await optional_member(request, db)
@@ -101,12 +104,12 @@ async def choose_language(request: Req, db: Db) -> Redirect:
     return see_other(back, cookies=[cookie])
 
 
-@post("/text-size", include_in_schema=False)
+@post("/text-size", name="choose_text_size", include_in_schema=False)
 async def choose_text_size(request: Req) -> Redirect:
     form = await form_of(request)
     size = "large" if form.get("size") == "large" else "normal"
     cookie = Cookie(key=TEXT_COOKIE, value=size, samesite="lax", max_age=YEAR, path="/")
-    return see_other(safe_next(form.get("next"), "/"), cookies=[cookie])
+    return see_other(safe_next(request, form.get("next"), "index"), cookies=[cookie])
 
 
 ROUTES = [index, login_form, login, logout, choose_language, choose_text_size]
