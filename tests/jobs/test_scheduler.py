@@ -21,7 +21,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import administer, open_flags, run_review, set_balance, with_database
-from timebank import ledger, network, schedules
+from timebank import network, schedules
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
 from timebank.errors import Forbidden, Invalid
@@ -327,18 +327,8 @@ async def _timebank(url: str, *args: str) -> tuple[int, str, str]:
 
 
 async def test_jobs_run_prints_what_it_found_and_jobs_list_shows_the_run(db_url, sessions, world):
-    async with transaction(sessions) as s:
-        # Karl Klient owes more than ten hours: the review must find him.
-        karl = await ledger.account_of_member(s, world.client.id)
-        paula = await ledger.account_of_member(s, world.professional.id)
-        await ledger.post_transfer(
-            s,
-            from_account_id=karl.id,  # type: ignore[arg-type]
-            to_account_id=paula.id,  # type: ignore[arg-type]
-            minutes=700,
-            kind="adjustment",
-            actor=world.manager,
-        )
+    # Karl Klient owes more than ten hours: the review must find him.
+    await set_balance(sessions, world, world.client, -700)
     code, out, err = await _timebank(db_url, "jobs", "run", "review")
     assert code == 0, err
     assert "opened 1" in out and "open_takes_without_giving 1" in out

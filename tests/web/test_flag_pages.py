@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.support import town_today
+from tests.support import set_balance, town_today
 from tests.web.support import SECRET, error_of, main_of, manager, post, sign_in
-from timebank import ledger
 from timebank.config import Settings
 from timebank.db import transaction
 from timebank.jobs import registry, runs
@@ -18,17 +17,7 @@ from timebank.models import Flag, FlagEvent, NetworkSettings, utcnow
 
 
 async def karl_owes(sessions, world) -> None:  # type: ignore[no-untyped-def]
-    async with transaction(sessions) as s:
-        karl = await ledger.account_of_member(s, world.client.id)
-        paula = await ledger.account_of_member(s, world.professional.id)
-        await ledger.post_transfer(
-            s,
-            from_account_id=karl.id,  # type: ignore[arg-type]
-            to_account_id=paula.id,  # type: ignore[arg-type]
-            minutes=700,
-            kind="adjustment",
-            actor=world.manager,
-        )
+    await set_balance(sessions, world, world.client, -700)
     settings = Settings(database_url="unused", secret_key=SECRET, run_scheduler=False)
     await runs.run_job(sessions, settings, "review", scheduled_for=utcnow())
 
