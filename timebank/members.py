@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -37,16 +38,22 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(f"the password needs at least {MIN_PASSWORD} characters", field="password")
+    _require_length(password)
     return _hasher.hash(password)
 
 
+def _require_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"the password needs at least {MIN_PASSWORD} characters", field="password")
+
+
 def password_matches(member: Member, password: str) -> bool:
-    if not member.password_hash:
-        return False
+    return _verify(member.password_hash, password) if member.password_hash else False
+
+
+def _verify(stored: str, password: str) -> bool:
     try:
-        return _hasher.verify(member.password_hash, password)
+        return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -61,6 +68,29 @@ def spend_password_time(password: str) -> None:
         _hasher.verify(_DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         pass
+
+
+# argon2 is deliberately slow (tens of milliseconds of CPU): on the event loop, a handful of
+# sign-ins at once would stall every other request of the process. Async code hashes and
+# verifies through these two, in a worker thread (argon2 releases the GIL while it works).
+
+
+async def new_password_hash(password: str) -> str:
+    """``hash_password`` off the event loop."""
+    _require_length(password)
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def check_password(member: Member | None, password: str) -> bool:
+    """``password_matches`` off the event loop. ``None`` (no such member, or one who may not
+    sign in) costs the same time and is never right, so timing does not tell who is a
+    member."""
+    # Read here, not in the thread: the row belongs to the loop's session.
+    stored = member.password_hash if member is not None else None
+    if not stored:
+        await asyncio.to_thread(spend_password_time, password)
+        return False
+    return await asyncio.to_thread(_verify, stored, password)
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -128,7 +158,7 @@ async def create_member(session: AsyncSession, new: NewMember, *, actor: Member 
         district_id=new.district_id,
         language=new.language,
         availability=new.availability,
-        password_hash=hash_password(new.password) if new.password else None,
+        password_hash=await new_password_hash(new.password) if new.password else None,
         joined_on=new.joined_on or await network.today(session),
     )
     session.add(member)
@@ -231,7 +261,7 @@ async def set_password(
         access.require_manager(actor)
     if not member.email:
         raise Invalid("this member has no email address to log in with", field="email")
-    member.password_hash = hash_password(password)
+    member.password_hash = await new_password_hash(password)
     session.add(member)
     await session.exec(delete(WebSession).where(col(WebSession.member_id) == member.id))
     await session.flush()

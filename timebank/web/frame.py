@@ -153,8 +153,12 @@ async def optional_member(request: Req, db: Db) -> Member | None:
     return member
 
 
-def arrived_over_https(request: Req) -> bool:
-    return request.url.scheme == "https"
+def secure_cookies(request: Req) -> bool:
+    """Cookies are ``Secure`` when the site's address is https — a proxy in front may pass
+    the request on over plain HTTP, and the browser must still never send the cookie
+    unencrypted — or when this request itself came over https."""
+    base_url: str = request.app.state.settings.base_url
+    return base_url.startswith("https://") or request.url.scheme == "https"
 
 
 async def provide_manager(member: Caller) -> Member:

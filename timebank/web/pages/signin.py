@@ -6,9 +6,10 @@ from litestar import get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from timebank import signin
+from timebank import i18n, signin
 from timebank.errors import DomainError
 from timebank.models import LANGUAGES
+from timebank.web import csrf
 from timebank.web.forms import form_errors, form_of
 from timebank.web.frame import (
     LANG_COOKIE,
@@ -16,14 +17,26 @@ from timebank.web.frame import (
     YEAR,
     Db,
     Req,
-    arrived_over_https,
     language_of,
     link,
     optional_member,
     page,
     safe_next,
+    secure_cookies,
     see_other,
 )
+
+
+def _refusal(exc: DomainError, lang: str) -> dict[str, str]:
+    """The form's errors; a guesser slowed down is told, in words, when to try again."""
+    if isinstance(exc, signin.TooManyAttempts):
+        wait = i18n.translations(lang).ngettext(
+            "too many failed attempts: please try again in %(num)d minute",
+            "too many failed attempts: please try again in %(num)d minutes",
+            exc.minutes,
+        )
+        return {"email": wait % {"num": exc.minutes}}
+    return form_errors(exc, lang)
 
 
 @get("/", name="index", include_in_schema=False)
@@ -55,23 +68,28 @@ async def login(request: Req, db: Db) -> Template | Redirect:
         )
     except DomainError as exc:
         # Returned, not raised: the failed attempt must be committed to count.
-        status = 429 if isinstance(exc, signin.TooManyAttempts) else 400
+        slowed = isinstance(exc, signin.TooManyAttempts)
         form.pop("password", None)
-        return page(
+        answer = page(
             request,
             "auth/login.html",
-            status=status,
+            status=429 if slowed else 400,
             form=form,
-            errors=form_errors(exc, language_of(request)),
+            errors=_refusal(exc, language_of(request)),
             next=next_url,
         )
+        if slowed:
+            answer.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return answer
+    # Forms drawn before signing in stop working; the next page carries the session's token.
+    csrf.rotate(request, token)
     cookies = [
         Cookie(
             key=signin.SESSION_COOKIE,
             value=token,
             httponly=True,
             samesite="lax",
-            secure=arrived_over_https(request),
+            secure=secure_cookies(request),
             max_age=int(signin.SESSION_LIFETIME.total_seconds()),
             path="/",
         ),
@@ -85,6 +103,7 @@ async def logout(request: Req, db: Db) -> Redirect:
     token = request.cookies.get(signin.SESSION_COOKIE)
     if token:
         await signin.end_session(db, token)
+    csrf.rotate(request, None)
     response = see_other(link(request, "login_form", {"done": "signed_out"}))
     response.delete_cookie(signin.SESSION_COOKIE, path="/")
     return response
