@@ -14,7 +14,7 @@ from the server's clock: ``await today(session)``, ``await town_clock(session)``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -44,6 +44,17 @@ async def role_policies(session: AsyncSession) -> list[ReviewPolicy]:
     """How the review treats each role (a role without a row is reviewed, pool help counts)."""
     rows = await session.exec(select(ReviewPolicy).order_by(col(ReviewPolicy.role)))
     return list(rows.all())
+
+
+# --- Policy values -----------------------------------------------------------------------------
+
+# How far back help may be logged. Later than that nobody remembers it well enough to book
+# it, and a date like 0001-01-01 is a typing mistake. (A network setting may replace it.)
+OLDEST_HELP_DAYS = 366
+
+
+def earliest_help_day(today: date) -> date:
+    return today - timedelta(days=OLDEST_HELP_DAYS)
 
 
 # --- The town clock ---------------------------------------------------------------------------

@@ -1,20 +1,66 @@
 """The JSON API's input and output schemas (the tables are in ``timebank.models``).
 
-Input schemas only check shape and type (a wrong one is a 400); the rules (at most 24 h, no
-future date, ...) live in the domain functions, which answer 422 naming the field.
+Input schemas check shape, type and bounds (a wrong one is a 400 naming the field): ids and
+numbers PostgreSQL can hold, minutes of one exchange 1–1440, text no longer than its column
+and without NUL characters, dates written as ``YYYY-MM-DD``, no unknown fields. The OpenAPI
+schema shows exactly these bounds. The rules (no future date, enough balance, ...) live in
+the domain functions, which answer 422 naming the field.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated
 
+import annotated_types
 import pydantic
 from sqlmodel import Field, SQLModel
+
+from timebank.exchanges import MAX_KEY, MAX_MINUTES
+from timebank.models import Category, District, Exchange, Member, Transfer
 
 # PostgreSQL integers are 32-bit: bounding ids and amounts here turns an absurd number into
 # a clear 400 instead of a database error.
 MAX_INT = 2_147_483_647
+# How deeply a JSON body may nest. Every input here is a flat object; the bound keeps a
+# hostile body (10,000 nested brackets) from reaching the parser at all.
+MAX_JSON_DEPTH = 32
+# A password has no column (only its hash is stored); the bound keeps hashing cheap.
+MAX_PASSWORD = 200
+
+
+def column_length(model: type[SQLModel], name: str) -> int:
+    """The length of a text column, as models.py declares it: the API and the forms refuse
+    longer text before the database would fail on it."""
+    for meta in model.model_fields[name].metadata:
+        if isinstance(meta, annotated_types.MaxLen):
+            return meta.max_length
+    raise LookupError(f"{model.__name__}.{name} has no maximum length")
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a JSON text nests arrays and objects deeper than ``limit``. A plain scan of
+    the bytes, so it is safe on any input: brackets inside strings do not count."""
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
 
 
 def _whole_number(value: object) -> object:
@@ -25,10 +71,28 @@ def _whole_number(value: object) -> object:
     return value
 
 
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _plain_date(value: object) -> object:
+    # Lax validation would take "2026-03-31T00:00:00" (a datetime) or a number of seconds
+    # as a date; a day of help is written as a day.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _PLAIN_DATE.fullmatch(value):
+        raise ValueError("must be a date like 2026-03-31")
+    return value
+
+
 ApiId = Annotated[int, pydantic.Field(ge=1, le=MAX_INT), pydantic.BeforeValidator(_whole_number)]
 ApiMinutes = Annotated[
     int, pydantic.Field(ge=-MAX_INT, le=MAX_INT), pydantic.BeforeValidator(_whole_number)
 ]
+# One exchange: 1 minute to 24 hours (the domain's rule, stated where the schema shows it).
+ExchangeMinutes = Annotated[
+    int, pydantic.Field(ge=1, le=MAX_MINUTES), pydantic.BeforeValidator(_whole_number)
+]
+ApiDate = Annotated[date, pydantic.BeforeValidator(_plain_date)]
 
 
 def _no_nul(value: str) -> str:
@@ -39,6 +103,18 @@ def _no_nul(value: str) -> str:
 
 
 ApiText = Annotated[str, pydantic.AfterValidator(_no_nul)]
+
+# Text lengths: the columns the values end up in.
+NAME = column_length(Member, "name")
+ROLE = column_length(Member, "role")
+EMAIL = column_length(Member, "email")
+PHONE = column_length(Member, "phone")
+LANGUAGE = column_length(Member, "language")
+DISTRICT = column_length(District, "name")
+CATEGORY = column_length(Category, "slug")
+NOTE = column_length(Exchange, "note")
+REASON = column_length(Transfer, "reason")
+OVERRIDE_REASON = column_length(Transfer, "override_reason")
 
 
 class ApiInput(SQLModel):
@@ -65,14 +141,18 @@ class MeOut(SQLModel):
 
 
 class MemberIn(ApiInput):
-    name: ApiText
-    role: ApiText = Field(description="volunteer, senior, professional or manager")
-    email: ApiText | None = None
-    phone: ApiText | None = None
-    password: ApiText | None = Field(default=None, description="at least 8 characters")
+    name: ApiText = Field(max_length=NAME)
+    role: ApiText = Field(max_length=ROLE, description="volunteer, senior, professional or manager")
+    email: ApiText | None = Field(default=None, max_length=EMAIL)
+    phone: ApiText | None = Field(default=None, max_length=PHONE)
+    password: ApiText | None = Field(
+        default=None, max_length=MAX_PASSWORD, description="at least 8 characters"
+    )
     organization_id: ApiId | None = Field(default=None, description="required for professionals")
-    district: ApiText | None = Field(default=None, description="a district's name or id")
-    language: ApiText = Field(default="de", description="de, en, tr, ru or ar")
+    district: ApiText | None = Field(
+        default=None, max_length=DISTRICT, description="a district's name or id"
+    )
+    language: ApiText = Field(default="de", max_length=LANGUAGE, description="de, en, tr, ru or ar")
 
 
 class MemberOut(SQLModel):
@@ -135,15 +215,26 @@ class StatementOut(SQLModel):
 class ExchangeIn(ApiInput):
     giver_id: ApiId
     receiver_id: ApiId
-    minutes: ApiMinutes = Field(description="1 to 1440")
-    performed_on: date = Field(description="not in the future")
-    category: ApiText = Field(description="a category slug, e.g. shopping, visits")
-    note: ApiText | None = None
+    minutes: ExchangeMinutes = Field(description="1 to 1440")
+    performed_on: ApiDate = Field(
+        description="YYYY-MM-DD; not in the future, and not more than a year back"
+    )
+    category: ApiText = Field(
+        max_length=CATEGORY, description="a category slug, e.g. shopping, visits"
+    )
+    note: ApiText | None = Field(default=None, max_length=NOTE)
     idempotency_key: ApiText | None = Field(
-        default=None, description="a retry with the same key returns the first result"
+        default=None,
+        max_length=MAX_KEY,
+        description=(
+            "a retry with the same key and the same body returns the first result; "
+            "the same key with a different body is a 409 `idempotency_conflict`"
+        ),
     )
     override_reason: ApiText | None = Field(
-        default=None, description="manager only: book an assisted entry beyond a limit"
+        default=None,
+        max_length=OVERRIDE_REASON,
+        description="manager only: book an assisted entry beyond a limit",
     )
 
 
@@ -165,12 +256,22 @@ class ExchangeOut(SQLModel):
 
 class ConfirmIn(ApiInput):
     override_reason: ApiText | None = Field(
-        default=None, description="manager only: confirm beyond a balance limit, with a reason"
+        default=None,
+        max_length=OVERRIDE_REASON,
+        description="manager only: confirm beyond a balance limit, with a reason",
     )
 
 
 class ReasonIn(ApiInput):
-    reason: ApiText
+    reason: ApiText = Field(max_length=REASON)
+
+
+class ReverseIn(ReasonIn):
+    override_reason: ApiText | None = Field(
+        default=None,
+        max_length=OVERRIDE_REASON,
+        description="needed only when the reversal would take the community pool below zero",
+    )
 
 
 class TransferOut(SQLModel):
@@ -184,12 +285,18 @@ class TransferOut(SQLModel):
     actor_id: int | None
     override_reason: str | None
     reverses_id: int | None
+    from_min_crossed: int | None = Field(
+        default=None, description="the paying account's minimum this transfer went below"
+    )
+    to_max_crossed: int | None = Field(
+        default=None, description="the receiving account's maximum this transfer went above"
+    )
     created_at: datetime
 
 
 class DonationIn(ApiInput):
     minutes: ApiMinutes
-    idempotency_key: ApiText | None = None
+    idempotency_key: ApiText | None = Field(default=None, max_length=MAX_KEY)
 
 
 class PoolPaymentIn(ApiInput):

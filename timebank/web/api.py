@@ -7,18 +7,27 @@ runs in one transaction (``app.provide_db``), so a refused request writes nothin
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
-from litestar import Router, get, patch, post
+from litestar import Request, Router, get, patch, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Operation, RequestBody, Schema
 from litestar.params import JSONBody, Parameter
+from litestar.plugins.pydantic import PydanticSchemaPlugin
+from litestar.typing import FieldDefinition
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 from timebank import access, exchanges, ledger, members
 from timebank.models import Member, id_of
 from timebank.schemas import (
     MAX_INT,
+    MAX_JSON_DEPTH,
     AccountLimitsIn,
     AccountOut,
     ConfirmIn,
@@ -32,10 +41,12 @@ from timebank.schemas import (
     MismatchOut,
     PoolPaymentIn,
     ReasonIn,
+    ReverseIn,
     StatementLineOut,
     StatementOut,
     TransferOut,
     VerifyOut,
+    json_too_deep,
 )
 
 # Handler parameters Litestar injects by name (app.py declares the dependencies).
@@ -53,6 +64,41 @@ _ERROR_MEANING = {
     409: "the state forbids it now (`balance_limit`, `already_reversed`, ...)",
     422: "the input breaks a rule; `field` names it (code `validation`)",
 }
+
+
+# --- What the published schema says: what the code enforces ---------------------------------
+
+
+class InputSchemas(PydanticSchemaPlugin):
+    """Litestar's schemas of pydantic models leave out ``extra="forbid"``: say it
+    (``additionalProperties: false``), so clients and fuzzers know unknown fields are
+    refused. app.py installs it in place of the default."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        config = getattr(field_definition.annotation, "model_config", {})
+        if config.get("extra") == "forbid":
+            schema.additional_properties = False
+        return schema
+
+
+@dataclass
+class OptionalBody(Operation):
+    """An operation whose request body may be left out (Litestar marks every body as
+    required, even one declared ``= None``)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
+
+
+async def refuse_deep_json(request: Request[Any, Any, Any]) -> None:
+    """The API's one input guard before parsing: a body nested deeper than any input
+    needs is a 400, before the JSON parser recurses into it."""
+    if request.method in ("POST", "PUT", "PATCH") and json_too_deep(await request.body()):
+        raise ValidationException(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
@@ -219,11 +265,15 @@ async def record_exchange(db: Db, actor: Caller, data: JSONBody[ExchangeIn]) -> 
 @post(
     "/exchanges/{exchange_id:int}/confirm",
     status_code=200,
+    operation_class=OptionalBody,
     summary="Confirm help received: the receiver's account pays the giver",
     description=(
-        "The receiver, or staff acting for them. Confirming twice books once. A balance "
+        "The receiver, or staff acting for them; never the giver (403 "
+        "`giver_cannot_confirm`, also for a colleague of a professional giver: their own "
+        "help waits for the receiver or the manager). Confirming twice books once. A balance "
         "limit that would break answers 409 `balance_limit` naming the account, its balance "
-        "and the limit; a manager may pass `override_reason` to book it anyway."
+        "and the limit; a manager may pass `override_reason` to book it anyway. The body "
+        "may be left out."
     ),
     responses=_errors(403, 404, 409, 422),
 )
@@ -257,16 +307,23 @@ async def reject_exchange(
 @post(
     "/transfers/{transfer_id:int}/reverse",
     summary="Reverse a transfer with a reason (manager); its exchange becomes reversed",
-    description="409 `already_reversed` the second time; 409 `cannot_reverse_reversal`.",
+    description=(
+        "It books even beyond balance limits, and names each limit it crossed "
+        "(`from_min_crossed`, `to_max_crossed`). 409 `pool_below_zero` when it would take the "
+        "community pool below zero without `override_reason`; 409 `already_reversed` the "
+        "second time; 409 `cannot_reverse_reversal`."
+    ),
     responses=_errors(403, 404, 409, 422),
 )
 async def reverse_transfer(
     db: Db,
     actor: Caller,
     transfer_id: PathId,
-    data: JSONBody[ReasonIn],
+    data: JSONBody[ReverseIn],
 ) -> TransferOut:
-    reversal = await exchanges.reverse_exchange_transfer(db, actor, transfer_id, reason=data.reason)
+    reversal = await exchanges.reverse_exchange_transfer(
+        db, actor, transfer_id, reason=data.reason, override_reason=data.override_reason
+    )
     return TransferOut.model_validate(reversal)
 
 
@@ -334,6 +391,7 @@ API_V1 = Router(
         verify_ledger,
     ],
     tags=["API v1"],
+    before_request=refuse_deep_json,
 )
 
 ROUTES = [API_V1]

@@ -6,29 +6,94 @@ savepoint, so a refusal leaves nothing half-written; a ``DomainError`` draws the
 (status 400) with each error next to its field and the values kept; success redirects with
 a ``?done=`` notice. (Signing in does not use it: a failed attempt must be committed to
 count, so ``pages/signin.py`` answers it by hand.)
+
+**Bounds at the edge.** Everything a page reads from the visitor is bounded here, once:
+``guard_page_input`` (app.py runs it before every page handler) answers 404 for a path id
+no row can have and refuses query text with NUL characters or of absurd length;
+``form_of`` refuses NUL characters (PostgreSQL cannot store them); ``submit`` refuses text
+longer than its column, next to its field; ``parse_whole`` refuses numbers PostgreSQL
+cannot hold and ``parse_day`` anything but ``YYYY-MM-DD``. So bad input is a clear 4xx
+naming its field, never a database error.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from typing import Literal, TypeVar, overload
 
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import exchanges, i18n, ledger
 from timebank.errors import DomainError, Invalid
 from timebank.models import Member
+from timebank.notifications import N_
+from timebank.schemas import MAX_INT, column_length
 from timebank.web.frame import Req, language_of, see_other
 
 T = TypeVar("T")
 
+# Form fields stored as they are, by the column that holds them. Other fields are checked
+# by their domain function (names, notes, titles, reasons) or are not stored as text; they
+# are bounded by the longest text column a form fills.
+FIELD_LENGTHS = {
+    "email": column_length(Member, "email"),
+    "phone": column_length(Member, "phone"),
+    "availability": column_length(Member, "availability"),
+    "language": column_length(Member, "language"),
+}
+MAX_FORM_TEXT = 2000
+# Query values are filters, search words, cursors and page numbers: all short.
+MAX_QUERY_TEXT = 500
+
+# Marked for extraction here; translated where the refusal is shown.
+UNSTORABLE = N_("this text contains a character that cannot be stored")
+TOO_LONG = N_("this text is too long")
+TOO_LARGE = N_("this number is too large")
+
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def refuse_nul(field: str, value: str) -> None:
+    if "\x00" in value:
+        raise Invalid(UNSTORABLE, field=field)
+
 
 async def form_of(request: Req) -> dict[str, str]:
+    """The posted form, each value stripped. A NUL character is refused at once (no person
+    types one); text too long for its column is refused by ``submit``, next to its field."""
     data = await request.form()
-    return {k: v.strip() if isinstance(v, str) else "" for k, v in data.items()}
+    form = {k: v.strip() if isinstance(v, str) else "" for k, v in data.items()}
+    for field, value in form.items():
+        refuse_nul(field, value)
+    return form
+
+
+def refuse_overlong(form: Mapping[str, object]) -> None:
+    for field, value in form.items():
+        limit = FIELD_LENGTHS.get(field, MAX_FORM_TEXT)
+        if isinstance(value, str) and len(value.strip()) > limit:
+            raise Invalid(TOO_LONG, field=field, max_length=limit)
+
+
+async def guard_page_input(request: Req) -> None:
+    """Run before every page handler (app.py): the bounds of path and query input.
+
+    A path id no row can have (PostgreSQL integers are 32-bit) is a page that does not
+    exist; query text with a NUL character, or longer than any filter, is refused."""
+    if request.url.path.startswith(("/api/", "/schema")):
+        return  # the API bounds its own input (timebank/schemas.py, timebank/web/api.py)
+    for value in request.path_params.values():
+        if isinstance(value, int) and not 1 <= value <= MAX_INT:
+            raise NotFoundException()
+    for field, value in request.query_params.items():
+        refuse_nul(field, value)
+        if len(value) > MAX_QUERY_TEXT:
+            raise Invalid(TOO_LONG, field=field, max_length=MAX_QUERY_TEXT)
 
 
 ALREADY_SENT = "This form was sent already. To log more help, fill in the form again."
@@ -68,6 +133,7 @@ async def submit(
     """
     try:
         async with db.begin_nested():
+            refuse_overlong(await request.form())
             result = await action()
     except raising:
         raise
@@ -128,9 +194,12 @@ def parse_whole(value: str | None, field: str, *, required: bool = False) -> int
             raise Invalid("please fill in this field", field=field)
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise Invalid("please enter a whole number", field=field) from None
+    if not -MAX_INT <= number <= MAX_INT:
+        raise Invalid(TOO_LARGE, field=field)
+    return number
 
 
 @overload
@@ -143,6 +212,9 @@ def parse_day(value: str | None, field: str, *, required: bool = False) -> date 
             raise Invalid("please fill in this field", field=field)
         return None
     try:
+        # Only YYYY-MM-DD: fromisoformat also reads "20260331" and week dates.
+        if not _PLAIN_DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise Invalid("please enter a date like 2026-03-31", field=field) from None
