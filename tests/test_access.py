@@ -129,6 +129,45 @@ def test_only_the_receiver_or_their_staff_decide_an_exchange():
             access.require_decide_exchange(outsider, exchange, karl)
 
 
+petra = person(11, "professional", CARITAS)  # Paula's colleague
+
+
+@pytest.mark.parametrize(
+    ("actor", "giver", "receiver", "allowed"),
+    [
+        (karl, volker, karl, True),  # the receiver
+        (paula, volker, karl, True),  # staff for the receiver, a third person's help
+        (manager, volker, karl, True),
+        (manager, paula, karl, True),  # the manager confirms a professional's help
+        (karl, paula, karl, True),  # the client confirms their professional's help
+        (paula, paula, karl, False),  # issue 8: a professional's own help to her client
+        (manager, manager, olga, False),  # issue 8: the manager's own help
+        (petra, paula, karl, False),  # a colleague for Paula's own client
+        (petra, volker, karl, True),  # a colleague for a volunteer's help
+        (volker, volker, sieglinde, False),
+        (person(12, "manager", active=False), volker, karl, False),
+        (olga, volker, karl, False),
+    ],
+)
+def test_the_giver_never_confirms_their_own_help(actor, giver, receiver, allowed):
+    assert access.can_confirm_exchange(actor, giver, receiver) is allowed
+
+
+def test_staff_logging_their_own_help_for_a_client_wait_for_the_client_or_the_manager():
+    assert access.entry_confirms_at_once(paula, paula, karl) is False
+    assert access.entry_confirms_at_once(manager, manager, karl) is False
+    # A colleague entering Paula's help for Paula's client cannot book it at once either.
+    assert access.entry_confirms_at_once(petra, paula, karl) is False
+    assert access.entry_confirms_at_once(manager, paula, karl) is True
+
+
+def test_staffs_help_to_their_own_clients_is_never_confirmed_by_silence():
+    assert access.may_confirm_by_silence(volker, karl) is True
+    assert access.may_confirm_by_silence(paula, olga) is True  # not her client
+    assert access.may_confirm_by_silence(paula, karl) is False
+    assert access.may_confirm_by_silence(manager, volker) is False
+
+
 # --- The matrix over HTTP ------------------------------------------------------------------
 #
 # Callers: four members with a login, one of each role (the professional works for Caritas
@@ -138,6 +177,7 @@ def test_only_the_receiver_or_their_staff_decide_an_exchange():
 #   client — Karl, a senior client of Caritas Nord, without a login
 #   other  — Olga, a senior client of another organisation, without a login
 #   given  — an exchange the caller logged as giver, which the receiver has to decide
+#   gave   — help the caller logged as giver to Karl (the giver never confirms it)
 #   pool   — the community pool's account
 #
 # fmt: off
@@ -161,7 +201,8 @@ POST  /exchanges                 own     201       201    201          201     4
 POST  /exchanges                 client  403       403    201          201     401    401
 POST  /exchanges                 other   403       403    403          201     401    401
 POST  /exchanges/{id}/confirm    own     200       200    200          200     401    401
-POST  /exchanges/{id}/confirm    given   403       403    403          200     401    401
+POST  /exchanges/{id}/confirm    given   403       403    403          403     401    401
+POST  /exchanges/{id}/confirm    gave    403       403    403          403     401    401
 POST  /exchanges/{id}/confirm    client  403       403    200          200     401    401
 POST  /exchanges/{id}/confirm    other   403       403    403          200     401    401
 POST  /exchanges/{id}/reject     own     200       200    200          200     401    401
@@ -200,7 +241,7 @@ def _parse(table: str) -> tuple[list[str], list[Row]]:
 
 
 CALLERS, ROWS = _parse(MATRIX)
-EXPECTED_CODE = {401: "unauthorized", 403: "forbidden"}
+EXPECTED_CODE = {401: {"unauthorized"}, 403: {"forbidden", "giver_cannot_confirm"}}
 
 
 def test_the_matrix_covers_every_endpoint_of_the_api():
@@ -327,6 +368,8 @@ async def request_for(scene: Scene, row: Row, caller: str) -> tuple[str, dict[st
     if endpoint.startswith("/exchanges/{id}/"):
         if target == "given":
             exchange_id = await scene.exchange(me, helper)
+        elif target == "gave":
+            exchange_id = await scene.exchange(me, scene.world.client)
         else:
             exchange_id = await scene.exchange(helper, scene.whose(target, caller))
         body = {"reason": "stimmt so nicht"} if endpoint.endswith("reject") else None
@@ -353,7 +396,7 @@ async def test_who_may_call_what(api: httpx.AsyncClient, scene: Scene, row: Row)
             row.method, "/api/v1" + path, json=body, headers=bearer(token) if token else {}
         )
         seen[caller] = r.status_code
-        code = EXPECTED_CODE.get(r.status_code)
-        if code and r.json().get("code") != code:
+        codes = EXPECTED_CODE.get(r.status_code)
+        if codes and r.json().get("code") not in codes:
             seen[caller] = (r.status_code, r.json().get("code"))
     assert seen == row.expected

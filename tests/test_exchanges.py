@@ -14,6 +14,7 @@ from tests.support import World, town_today
 from timebank import exchanges, ledger
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid
+from timebank.members import NewMember, create_member
 from timebank.models import Exchange, Member, Transfer
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -150,6 +151,69 @@ async def test_staff_acting_only_for_the_giver_enter_it_pending(sessions, world)
     assert result.exchange.status == "pending"
     assert result.exchange.assisted is True
     assert result.transfer is None
+
+
+async def confirm_refused(sessions: Sessions, actor: Member, exchange_id: int) -> None:
+    with pytest.raises(exchanges.GiverCannotConfirm):
+        async with transaction(sessions) as s:
+            await exchanges.confirm_exchange(s, actor, exchange_id)
+    assert (await exchange(sessions, exchange_id)).status == "pending"
+    assert await transfers(sessions) == []
+
+
+async def test_staff_logging_help_for_their_client_cannot_confirm_it_the_client_or_manager_does(
+    sessions, world
+):
+    # Issue 8: Paula logged help she gave her client Karl, then confirmed it herself.
+    for turn, confirming in enumerate((world.client, world.manager), start=1):
+        logged = await log(sessions, world.professional, world.professional, world.client, 45)
+        assert (logged.exchange.status, logged.exchange.assisted) == ("pending", False)
+        with pytest.raises(exchanges.GiverCannotConfirm):
+            async with transaction(sessions) as s:
+                await exchanges.confirm_exchange(s, world.professional, logged.exchange.id)
+        assert await balance(sessions, world.client) == -45 * (turn - 1)
+        async with transaction(sessions) as s:
+            done = await exchanges.confirm_exchange(s, confirming, logged.exchange.id)
+        assert done.exchange.decided_by_id == confirming.id
+        assert await balance(sessions, world.client) == -45 * turn
+
+
+async def test_the_manager_cannot_confirm_help_they_gave(sessions, world):
+    logged = await log(sessions, world.manager, world.manager, world.senior, 30)
+    assert logged.exchange.status == "pending"
+    await confirm_refused(sessions, world.manager, logged.exchange.id)
+    async with transaction(sessions) as s:
+        done = await exchanges.confirm_exchange(s, world.senior, logged.exchange.id)
+    assert done.transfer is not None and await balance(sessions, world.manager) == 30
+
+
+async def test_a_colleague_cannot_confirm_a_professionals_help_to_their_own_client(sessions, world):
+    async with transaction(sessions) as s:
+        colleague = await create_member(
+            s,
+            NewMember(name="Petra Pfeil", role="professional", organization_id=world.org.id),
+            actor=None,
+        )
+    logged = await log(sessions, world.professional, world.professional, world.client)
+    await confirm_refused(sessions, colleague, logged.exchange.id)
+    # Entered by the colleague for the client: assisted, and still waiting.
+    entered = await log(sessions, colleague, world.professional, world.client)
+    assert (entered.exchange.status, entered.exchange.assisted) == ("pending", True)
+    assert entered.exchange.entered_by_id == colleague.id
+    await confirm_refused(sessions, colleague, entered.exchange.id)
+
+
+async def test_staffs_help_to_their_own_client_is_not_confirmed_automatically(sessions, world):
+    own = await log(sessions, world.professional, world.professional, world.client)
+    other = await log(sessions, world.volunteer, world.volunteer, world.senior)
+    now = datetime.now(UTC)
+    async with transaction(sessions) as s:
+        for result, booked in ((own, False), (other, True)):
+            found = await s.get(Exchange, result.exchange.id)
+            assert found is not None
+            assert await exchanges.auto_confirm(s, found, at=now) is booked
+    assert (await exchange(sessions, own.exchange.id)).status == "pending"
+    assert (await exchange(sessions, other.exchange.id)).status == "confirmed"
 
 
 async def test_an_assisted_entry_beyond_a_limit_writes_nothing(sessions, world):
@@ -354,8 +418,9 @@ async def test_writes_can_be_dated_at_a_given_time(sessions, world):
         donation = await exchanges.donate_to_pool(s, world.volunteer, 10, at=later)
     assert donation.created_at == later
     pool_paid = await log(
-        sessions, world.volunteer2, world.volunteer2, world.senior, 10, performed_on=at.date()
-    )
+        sessions, world.volunteer2, world.volunteer2, world.senior, 10, performed_on=at.date(),
+        at=at,
+    )  # fmt: skip
     async with transaction(sessions) as s:
         paid = await exchanges.pay_from_pool(s, world.manager, pool_paid.exchange.id, at=later)
     assert paid.exchange.decided_at == later

@@ -70,17 +70,51 @@ def require_see_account(actor: Member, account: Account, owner: Member | None) -
         raise Forbidden("you may only see your own account")
 
 
+def on_the_givers_side(actor: Member, giver: Member) -> bool:
+    """The giver themselves, or a professional colleague of a professional giver: a
+    confirmation by either would pay the giver's side out of the receiver's account
+    without the receiver doing anything (issue 8)."""
+    if actor.id == giver.id:
+        return True
+    return (
+        actor.role == "professional"
+        and giver.role == "professional"
+        and actor.organization_id is not None
+        and actor.organization_id == giver.organization_id
+    )
+
+
+def can_confirm_exchange(actor: Member, giver: Member, receiver: Member) -> bool:
+    """Who may confirm help, so that the receiver's account pays the giver: the receiver;
+    staff who act for the receiver (the manager for everyone) — but never the giver, and
+    never a professional's colleague for the help that professional gave their own
+    client. Such help waits for the receiver or the manager."""
+    if not actor.active:
+        return False
+    if actor.id == receiver.id:
+        return True
+    return acts_for(actor, receiver) and not on_the_givers_side(actor, giver)
+
+
+def may_confirm_by_silence(giver: Member, receiver: Member) -> bool:
+    """The network may confirm long-pending help automatically, but not the help of staff
+    who act for the receiver: that would be the giver's word alone again."""
+    return not acts_for(giver, receiver)
+
+
 def entry_confirms_at_once(actor: Member, giver: Member, receiver: Member) -> bool:
     """May ``actor`` enter this exchange, and is it confirmed as it is entered?
 
-    The giver logs their own help: pending until the receiver confirms. Staff who act for
-    the receiver enter it on their behalf: confirmed at once (the receiver's account pays,
-    and the staff member speaks for them). Staff who act only for the giver enter it
-    pending, like the giver would.
+    The giver logs their own help: pending until the receiver confirms — staff and the
+    manager too, for help they gave themselves. Staff who act for the receiver enter
+    someone else's help on the receiver's behalf: confirmed at once (the receiver's account
+    pays, the staff member speaks for them, and the entry is marked assisted), unless they
+    could not confirm it either (a colleague's help to their own client). Staff who act
+    only for the giver enter it pending, like the giver would.
     """
     require_active(actor)
     if actor.id != giver.id and acts_for(actor, receiver):
-        return True
+        return can_confirm_exchange(actor, giver, receiver)
     if actor.id == giver.id or acts_for(actor, giver):
         return False
     if actor.id == receiver.id:
@@ -89,7 +123,8 @@ def entry_confirms_at_once(actor: Member, giver: Member, receiver: Member) -> bo
 
 
 def require_decide_exchange(actor: Member, exchange: Exchange, receiver: Member) -> None:
-    """The receiver confirms or rejects; staff who act for the receiver may do it for them."""
+    """The receiver confirms or rejects; staff who act for the receiver may do it for them.
+    A confirmation must pass ``can_confirm_exchange`` as well (never the giver's own)."""
     require_active(actor)
     if actor.id == exchange.receiver_id or acts_for(actor, receiver):
         return

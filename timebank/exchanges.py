@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger, network
-from timebank.errors import Conflict, Invalid, NotFound
+from timebank.errors import Conflict, Forbidden, Invalid, NotFound
 from timebank.members import category_by_slug, get_account, get_member
 from timebank.models import Account, Category, Exchange, Member, Transfer, id_of, utcnow
 
@@ -24,6 +24,14 @@ MAX_NOTE = 1000
 # One limit for every client-chosen key; a donation's key is stored with a short prefix
 # in a column of 100 characters.
 MAX_KEY = 64
+
+
+class GiverCannotConfirm(Forbidden):
+    """The giver (or a professional colleague, for a professional's help to their own
+    client) tried to confirm: the receiver's hours would go without the receiver or the
+    manager saying yes."""
+
+    code = "giver_cannot_confirm"
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,17 @@ async def record_exchange(
     ``at`` backdates the entry (and its booking): the demo's history, the scheduler's tick."""
 
     async def the_earlier(earlier: Exchange) -> ExchangeResult:
-        same = (earlier.giver_id, earlier.receiver_id, earlier.minutes, earlier.performed_on)
-        if same != (giver_id, receiver_id, minutes, performed_on):
+        # A retry repeats its request exactly; the key reused for other help (another
+        # category or note included) is the client's mistake: refused, not hidden.
+        before = (earlier.giver_id, earlier.receiver_id, earlier.minutes, earlier.performed_on)
+        now = (giver_id, receiver_id, minutes, performed_on)
+        same = (
+            before == now
+            and await category_slug(session, earlier) == category
+            and earlier.note == ((note or "").strip() or None)
+            and earlier.request_id == request_id
+        )
+        if not same:
             raise ledger.IdempotencyConflict(
                 "this idempotency_key was already used for a different exchange",
                 exchange_id=earlier.id,
@@ -120,6 +137,11 @@ async def record_exchange(
     if performed_on > today:
         raise Invalid(
             "the date lies in the future: log help after it happened", field="performed_on"
+        )
+    if performed_on < network.earliest_help_day(today):
+        raise Invalid(
+            "the date lies too far back: help can be logged up to a year after it happened",
+            field="performed_on",
         )
     if giver_id == receiver_id:
         raise Invalid("giver and receiver must be two different people", field="receiver_id")
@@ -230,7 +252,18 @@ async def confirm_exchange(
     Confirming an already confirmed exchange returns it unchanged (a retry books nothing)."""
     exchange = await _pending_for_update(session, exchange_id)
     receiver = await get_member(session, exchange.receiver_id)
+    giver = await get_member(session, exchange.giver_id)
+    if actor.id == giver.id:
+        raise GiverCannotConfirm(
+            "you cannot confirm help you gave: the person who received it confirms it, "
+            "or the network manager"
+        )
     access.require_decide_exchange(actor, exchange, receiver)
+    if not access.can_confirm_exchange(actor, giver, receiver):
+        raise GiverCannotConfirm(
+            "a colleague's help to their own client is confirmed by the client, "
+            "or the network manager"
+        )
     if exchange.status == "confirmed":
         return ExchangeResult(exchange, await _booked_transfer(session, exchange))
     if exchange.status != "pending":
@@ -244,7 +277,13 @@ async def confirm_exchange(
 async def auto_confirm(session: AsyncSession, exchange: Exchange, *, at: datetime) -> bool:
     """Book a long-pending exchange by the network's policy, with no one as its actor (the
     transfer says why). False when a balance limit refuses it: then the office gets a flag
-    instead. The caller holds the exchange locked."""
+    instead. The caller holds the exchange locked. Staff's help to a member they act for is
+    never confirmed by silence (the client may have no login to object with, and the
+    reminder goes to the staff): the office gets the flag."""
+    giver = await get_member(session, exchange.giver_id)
+    receiver = await get_member(session, exchange.receiver_id)
+    if not access.may_confirm_by_silence(giver, receiver):
+        return False
     reason = "confirmed automatically: not confirmed or rejected in time"
     try:
         await _book(session, exchange, None, reason=reason)
@@ -310,11 +349,13 @@ async def reverse_exchange_transfer(
     transfer_id: int,
     *,
     reason: str,
+    override_reason: str | None = None,
     at: datetime | None = None,
 ) -> Transfer:
-    """A manager's correction: reverse a transfer; its exchange, if any, becomes reversed."""
+    """A manager's correction: reverse a transfer; its exchange, if any, becomes reversed.
+    ``override_reason`` lets it take the pool below zero (see ``ledger.reverse_transfer``)."""
     reversal = await ledger.reverse_transfer(
-        session, transfer_id, actor=actor, reason=reason, at=at
+        session, transfer_id, actor=actor, reason=reason, override_reason=override_reason, at=at
     )
     if reversal.exchange_id is not None:
         exchange = await session.get(Exchange, reversal.exchange_id)

@@ -156,8 +156,11 @@ async def assisted_entry(request: Req, db: Db, member: Caller) -> Template | Red
 
 @post("/exchanges/{exchange_id:int}/confirm", name="confirm_exchange", include_in_schema=False)
 async def confirm(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
+    form = await form_of(request)
     await exchanges.confirm_exchange(db, member, exchange_id)
-    return see_other(link(request, "home", {"done": "confirmed"}))
+    # The manager confirms from the list of pending help, and goes back there.
+    back = "exchange_lists" if form.get("back") == "exchange_lists" else "home"
+    return see_other(link(request, back, {"done": "confirmed"}))
 
 
 @post("/exchanges/{exchange_id:int}/reject", name="dispute_exchange", include_in_schema=False)
