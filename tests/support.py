@@ -8,6 +8,7 @@ conftest.py or from a test module (tests/test_test_layout.py checks).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -99,6 +101,27 @@ def town_today() -> date:
     """Today as the test network sees it: its settings keep the default time zone, so
     near midnight this is not the server's (UTC) date."""
     return TownClock.named(None).today()
+
+
+async def until_a_connection_waits_for_a_lock(sessions: Sessions) -> None:
+    """Return once another connection to this database waits for a lock: the step that makes
+    a race certain rather than likely. PostgreSQL only; SQLite cannot be asked, but there a
+    second transaction waits at its BEGIN for the first anyway (``timebank.db``)."""
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        # Not even a look: a SQLite connection would itself wait at BEGIN for the first.
+        await asyncio.sleep(0)
+        return
+    async with sessions() as s:
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        for _ in range(3000):  # a guard against a hang, not a timing assumption
+            if await s.scalar(waiting):
+                return
+            await s.rollback()  # a fresh snapshot of the activity for the next look
+            await asyncio.sleep(0.01)
+    raise AssertionError("no connection ever waited for a lock")
 
 
 # --- The balance review's set-up ------------------------------------------------------------

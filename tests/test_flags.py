@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
-from tests.support import World, town_today
+from tests.support import World, town_today, until_a_connection_waits_for_a_lock
 from timebank import flags
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid, NotFound
-from timebank.models import Flag
+from timebank.models import Flag, FlagEvent, utcnow
 
 TODAY = town_today()
 
@@ -129,3 +131,49 @@ async def test_the_member_sees_only_which_kinds_of_balance_flag_they_have(sessio
     async with transaction(sessions) as s:
         assert await flags.own_balance_flag_kinds(s, world.volunteer) == ["gives_without_taking"]
         assert await flags.own_balance_flag_kinds(s, world.senior) == []
+
+
+# --- Opened by the jobs -----------------------------------------------------------------------
+
+
+async def open_waiting_flag(s, world: World) -> bool:  # type: ignore[no-untyped-def]
+    return await flags.open_flag(
+        s,
+        member_id=world.senior.id,
+        kind="unconfirmed_exchange",
+        subject_id=7,
+        now=utcnow(),
+        rule="waiting",
+        received_minutes=60,
+    )
+
+
+async def test_open_flag_opens_once_with_its_figures_and_an_event(sessions, world):
+    async with transaction(sessions) as s:
+        assert await open_waiting_flag(s, world) is True
+        assert await open_waiting_flag(s, world) is False
+    async with transaction(sessions) as s:
+        [flag] = (await s.exec(select(Flag))).all()
+        assert (flag.status, flag.rule, flag.received_minutes) == ("open", "waiting", 60)
+        events = (await s.exec(select(FlagEvent.action))).all()
+    assert events == ["open"]
+
+
+async def test_a_flag_opened_in_two_transactions_at_once_opens_once_without_an_error(
+    sessions, world
+):
+    """The second opener looks while the first has opened the flag but not yet committed
+    (on PostgreSQL it is seen waiting for the first): it waits and skips, never fails."""
+    async with transaction(sessions) as s:
+        assert await open_waiting_flag(s, world) is True
+
+        async def second() -> bool:
+            async with transaction(sessions) as other:
+                return await open_waiting_flag(other, world)
+
+        later = asyncio.create_task(second())
+        await until_a_connection_waits_for_a_lock(sessions)
+    assert await later is False
+    async with transaction(sessions) as s:
+        assert len((await s.exec(select(Flag))).all()) == 1
+        assert len((await s.exec(select(FlagEvent))).all()) == 1

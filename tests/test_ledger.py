@@ -355,6 +355,188 @@ async def test_simultaneous_transfers_between_the_same_accounts_keep_the_books(s
     assert await balance(sessions, world.volunteer.id) == expected
 
 
+# --- 4. reversals at the limits --------------------------------------------------------------
+
+
+async def with_pool(
+    sessions: Sessions, world: World, member_id: int, minutes: int, *, paid: bool
+) -> Transfer:
+    """A transfer between a member and the pool: the member gives (paid=False) or the pool
+    pays the member (paid=True)."""
+    async with transaction(sessions) as s:
+        pool, own = (await ledger.pool_account(s)).id, await account_id(s, member_id)
+        return await ledger.post_transfer(
+            s,
+            from_account_id=pool if paid else own,  # type: ignore[arg-type]
+            to_account_id=own if paid else pool,  # type: ignore[arg-type]
+            minutes=minutes,
+            kind="pool_payment" if paid else "donation",
+            actor=world.manager,
+        )
+
+
+async def pool_balance(sessions: Sessions) -> int:
+    async with transaction(sessions) as s:
+        return (await ledger.pool_account(s)).balance_minutes
+
+
+async def reverse(sessions: Sessions, world: World, transfer_id: int, **kw: object) -> Transfer:
+    async with transaction(sessions) as s:
+        return await ledger.reverse_transfer(
+            s,
+            transfer_id,
+            actor=world.manager,
+            reason="entered by mistake",
+            **kw,  # type: ignore[arg-type]
+        )
+
+
+async def test_a_reversal_never_takes_the_pool_below_zero_without_a_reason(sessions, world):
+    """A gift to the pool the pool has already paid out cannot simply be taken back."""
+    gift = await with_pool(sessions, world, world.volunteer.id, 120, paid=False)
+    await with_pool(sessions, world, world.senior.id, 90, paid=True)
+    with pytest.raises(ledger.PoolOverdrawn) as refused:
+        await reverse(sessions, world, gift.id)
+    assert refused.value.field == "override_reason"
+    assert refused.value.extra == {"balance_minutes": 30, "minutes": 120}
+    assert await pool_balance(sessions) == 30
+    assert await balance(sessions, world.volunteer.id) == -120
+    async with transaction(sessions) as s:
+        assert await ledger.reversal_of(s, gift.id) is None
+
+
+async def test_with_a_managers_reason_the_pool_goes_below_zero_and_it_is_recorded(sessions, world):
+    gift = await with_pool(sessions, world, world.volunteer.id, 120, paid=False)
+    await with_pool(sessions, world, world.senior.id, 90, paid=True)
+    reversal = await reverse(
+        sessions, world, gift.id, override_reason="the gift was never made; the board agreed"
+    )
+    assert reversal.override_reason == "the gift was never made; the board agreed"
+    assert (reversal.from_balance_after, reversal.from_min_crossed) == (-90, 0)
+    assert reversal.to_max_crossed is None
+    assert await pool_balance(sessions) == -90
+    async with transaction(sessions) as s:
+        stored = await s.get(Transfer, reversal.id)
+        assert (stored.from_min_crossed, stored.override_reason) == (  # type: ignore[union-attr]
+            0,
+            "the gift was never made; the board agreed",
+        )
+        assert (await ledger.verify(s)).ok
+
+
+async def test_a_reversal_crossing_a_members_limits_books_and_records_them(sessions, world):
+    """The volunteer has spent the hours being taken back (minimum −30 min), and the senior
+    getting them back is at a maximum of 0: the correction books all the same."""
+    async with transaction(sessions) as s:
+        for member_id, limits in ((world.volunteer.id, (-30, None)), (world.senior.id, (None, 0))):
+            acct = await ledger.account_of_member(s, member_id)
+            acct.min_minutes, acct.max_minutes = limits
+            s.add(acct)
+    original = await pay(sessions, world, world.senior.id, world.volunteer.id, 60)
+    await pay(sessions, world, world.volunteer.id, world.client.id, 90)
+    await pay(sessions, world, world.client.id, world.senior.id, 30)
+    async with transaction(sessions) as s:
+        volunteer, senior = (
+            await account_id(s, world.volunteer.id),
+            await account_id(s, world.senior.id),
+        )
+    reversal = await reverse(sessions, world, original.id)
+    assert (reversal.from_account_id, reversal.from_balance_after, reversal.from_min_crossed) == (
+        volunteer,
+        -90,
+        -30,
+    )
+    assert (reversal.to_account_id, reversal.to_balance_after, reversal.to_max_crossed) == (
+        senior,
+        30,
+        0,
+    )
+    assert reversal.override_reason is None
+
+
+async def test_a_transfer_within_the_limits_records_no_crossing(sessions, world):
+    original = await pay(sessions, world, world.senior.id, world.volunteer.id, 60)
+    reversal = await reverse(sessions, world, original.id)
+    for t in (original, reversal):
+        assert (t.from_min_crossed, t.to_max_crossed) == (None, None)
+
+
+async def test_a_managers_override_records_the_limit_it_crossed(sessions, world):
+    await pay(sessions, world, world.senior.id, world.volunteer.id, 20 * 60)
+    t = await pay(
+        sessions, world, world.senior.id, world.volunteer.id, 30, override_reason="agreed"
+    )
+    assert (t.from_balance_after, t.from_min_crossed, t.to_max_crossed) == (-1230, -1200, None)
+
+
+async def test_a_reversal_below_a_pools_reserve_but_not_below_zero_books(sessions, world):
+    """A pool minimum above zero (a reserve) is a limit like any other for a correction."""
+    async with transaction(sessions) as s:
+        pool = await ledger.pool_account(s)
+        pool.min_minutes = 60
+        s.add(pool)
+    gift = await with_pool(sessions, world, world.volunteer.id, 100, paid=False)
+    reversal = await reverse(sessions, world, gift.id)
+    assert (reversal.from_balance_after, reversal.from_min_crossed) == (0, 60)
+
+
+async def book_by_hand(sessions: Sessions, world: World, **columns: object) -> None:
+    """Insert a transfer of 1 h from the senior to the volunteer past the ledger's code."""
+    async with transaction(sessions) as s:
+        a, b = await account_id(s, world.senior.id), await account_id(s, world.volunteer.id)
+        s.add(
+            Transfer(
+                from_account_id=a,
+                to_account_id=b,
+                minutes=60,
+                kind="adjustment",
+                actor_id=world.manager.id,
+                from_balance_after=-60,
+                to_balance_after=60,
+                **columns,  # type: ignore[arg-type]
+            )
+        )
+        await s.flush()
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        # A crossing on a transfer that is neither a reversal nor a manager's override.
+        {"from_min_crossed": 0},
+        {"to_max_crossed": 0},
+        # A crossing of a limit the balance after is not beyond.
+        {"override_reason": "x", "from_min_crossed": -100},
+        {"override_reason": "x", "to_max_crossed": 100},
+    ],
+)
+async def test_the_database_refuses_a_crossing_that_cannot_be(sessions, world, columns):
+    with pytest.raises(IntegrityError):
+        await book_by_hand(sessions, world, **columns)
+    # The same transfer with a true crossing, by an override, is accepted.
+    await book_by_hand(sessions, world, override_reason="x", from_min_crossed=-59)
+
+
+async def test_simultaneous_reversals_never_overdraw_the_pool(sessions, world):
+    """Two gifts of 1 h, one paid out: of the two gifts reversed at once, one books."""
+    gifts = [
+        await with_pool(sessions, world, member.id, 60, paid=False)
+        for member in (world.volunteer, world.volunteer2)
+    ]
+    await with_pool(sessions, world, world.senior.id, 60, paid=True)
+
+    async def take_back(gift: Transfer) -> str:
+        try:
+            await reverse(sessions, world, gift.id)  # type: ignore[arg-type]
+            return "booked"
+        except ledger.PoolOverdrawn:
+            return "refused"
+
+    results = await asyncio.gather(*[take_back(g) for g in gifts])
+    assert sorted(results) == ["booked", "refused"]
+    assert await pool_balance(sessions) == 0
+
+
 # --- 5. idempotency ------------------------------------------------------------------------
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import (
@@ -18,8 +20,9 @@ from tests.support import (
     run_review,
     set_balance,
     town_today,
+    until_a_connection_waits_for_a_lock,
 )
-from timebank import exchanges, flags, ledger
+from timebank import exchanges, flags, ledger, review
 from timebank.db import transaction
 from timebank.models import (
     Account,
@@ -315,3 +318,55 @@ async def test_thresholds_are_network_settings(sessions, world):
     await change_settings(sessions, takes_balance_below=-300)
     await run_review(sessions)
     assert "takes_without_giving" in await open_flags(sessions, world.volunteer)
+
+
+# --- Two reviews at once ----------------------------------------------------------------------
+
+
+async def out_of_balance(sessions: Sessions, world: World) -> None:
+    await set_balance(sessions, world, world.volunteer, -700)
+    await set_balance(sessions, world, world.volunteer2, 2500)
+    await help_given(sessions, world, world.senior, world.professional, 30, days_ago=120)
+
+
+async def flags_and_open_events(sessions: Sessions) -> list[tuple[int, str, int]]:
+    async with transaction(sessions) as s:
+        rows = await s.exec(
+            select(Flag.member_id, Flag.kind, func.count(col(FlagEvent.id)))
+            .join(FlagEvent, col(FlagEvent.flag_id) == Flag.id)
+            .where(Flag.status != "resolved", FlagEvent.action == "open")
+            .group_by(col(Flag.member_id), col(Flag.kind))
+        )
+        return sorted(rows.all())
+
+
+async def test_a_review_started_while_another_runs_waits_and_opens_nothing_twice(sessions, world):
+    """The second review reaches the flags while the first has opened them but not yet
+    committed (on PostgreSQL it is seen waiting for a lock): it must wait, then find the
+    flags open, never fail on the one-open-flag index."""
+    await out_of_balance(sessions, world)
+    async with transaction(sessions) as s:
+        first = await review.run_review(s, now=NOW)
+        second = asyncio.create_task(run_review(sessions, NOW + timedelta(minutes=1)))
+        await until_a_connection_waits_for_a_lock(sessions)
+    assert first.opened == 3
+    later = await second
+    assert (later.opened, later.cleared) == (0, 0)
+    assert later.open_by_kind == first.open_by_kind
+    found = await flags_and_open_events(sessions)
+    assert len(found) == 3 and all(events == 1 for _, _, events in found)
+
+
+async def test_reviews_started_at_once_all_succeed_and_open_each_flag_once(sessions, world):
+    await out_of_balance(sessions, world)
+    for round_ in range(5):
+        results = await asyncio.gather(
+            *(run_review(sessions, NOW + timedelta(minutes=round_)) for _ in range(3))
+        )
+        assert sum(r.opened for r in results) == 3
+        found = await flags_and_open_events(sessions)
+        assert len(found) == 3 and all(events == 1 for _, _, events in found)
+        # The manager resolves them all, so the next round opens them afresh.
+        async with transaction(sessions) as s:
+            for flag in (await s.exec(select(Flag).where(Flag.status != "resolved"))).all():
+                await flags.resolve(s, world.manager, flag.id, note="spoke to them")  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -294,25 +296,31 @@ async def open_flag(
     now: datetime,
     **figures: object,
 ) -> bool:
-    """Open a flag unless an unresolved one for the same member, kind and subject exists."""
-    existing = await session.scalar(
-        select(Flag.id).where(
-            Flag.member_id == member_id,
-            Flag.kind == kind,
-            Flag.subject_id == subject_id,
-            Flag.status != "resolved",
-        )
-    )
-    if existing is not None:
-        return False
+    """Open a flag unless an unresolved one for the same member, kind and subject exists;
+    whether it opened one.
+
+    One statement, ``ON CONFLICT DO NOTHING`` on the one-open-flag index: a job opening the
+    same flag in another transaction at the same moment makes this one wait for it and then
+    skip, instead of failing on the index (a look first would see nothing uncommitted)."""
     flag = Flag(
         member_id=member_id, kind=kind, subject_id=subject_id, opened_at=now, updated_at=now
     )
     for name, value in figures.items():
         setattr(flag, name, value)
-    session.add(flag)
-    await session.flush()
-    session.add(FlagEvent(flag_id=id_of(flag), action="open", created_at=now))
+    postgres = (await session.connection()).dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
+    flag_id = await session.scalar(
+        insert(Flag)
+        .values(**flag.model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(
+            index_elements=["member_id", "kind", "subject_id"],
+            index_where=text("status <> 'resolved'"),
+        )
+        .returning(col(Flag.id))
+    )
+    if flag_id is None:
+        return False
+    session.add(FlagEvent(flag_id=flag_id, action="open", created_at=now))
     await session.flush()
     return True
 

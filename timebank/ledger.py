@@ -13,7 +13,13 @@ Invariants (each proven by a test in ``tests/test_ledger.py``, on SQLite and Pos
    account above its maximum, is refused — unless a manager posts it with an override reason,
    which is recorded. Both accounts are locked in id order first (``SELECT … FOR UPDATE`` on
    PostgreSQL; SQLite transactions are serial, see ``timebank.db``), so concurrent transfers
-   never overshoot. Reversals are exempt: undoing a wrong booking must always be possible.
+   never overshoot. Reversals may cross limits, since undoing a wrong booking must always be
+   possible; but a reversal never takes the community pool below zero (whatever its minimum:
+   the pool cannot pay out hours it does not have) unless a manager gives an override reason.
+   Every limit a transfer crosses (only a reversal or an override can) is recorded on it:
+   ``from_min_crossed`` (the payer's minimum) or ``to_max_crossed`` (the payee's maximum),
+   beside that side's balance after. CHECK constraints refuse a crossing recorded on any
+   other transfer, or a recorded limit the balance after is not beyond.
 5. Idempotency: a transfer posted with an ``idempotency_key`` that was already used returns
    the original transfer instead of booking again.
 6. Every transfer records its actor (``None`` only for the scheduler acting by network policy),
@@ -62,6 +68,10 @@ class BalanceLimitExceeded(LedgerError, Conflict):
             limit=word,
         )
         self.account_id = account_id
+
+
+class PoolOverdrawn(LedgerError, Conflict):
+    code = "pool_below_zero"
 
 
 class AlreadyReversed(LedgerError, Conflict):
@@ -225,13 +235,16 @@ async def post_transfer(
             return earlier
 
     payer, payee = accounts[from_account_id], accounts[to_account_id]
+    crossed = _crossed(payer, payee, minutes, limits[from_account_id], limits[to_account_id])
     if override_reason is None:
-        low = limits[from_account_id].min_minutes
-        if low is not None and payer.balance_minutes - minutes < low:
-            raise BalanceLimitExceeded(from_account_id, payer.balance_minutes, low, "min", minutes)
-        high = limits[to_account_id].max_minutes
-        if high is not None and payee.balance_minutes + minutes > high:
-            raise BalanceLimitExceeded(to_account_id, payee.balance_minutes, high, "max", minutes)
+        if crossed.below is not None:
+            raise BalanceLimitExceeded(
+                from_account_id, payer.balance_minutes, crossed.below, "min", minutes
+            )
+        if crossed.above is not None:
+            raise BalanceLimitExceeded(
+                to_account_id, payee.balance_minutes, crossed.above, "max", minutes
+            )
     return await _book(
         session,
         payer,
@@ -243,7 +256,27 @@ async def post_transfer(
         exchange_id=exchange_id,
         override_reason=override_reason,
         idempotency_key=idempotency_key,
+        crossed=crossed,
         at=at,
+    )
+
+
+@dataclass(frozen=True)
+class Crossed:
+    """The limits a transfer would take its accounts beyond: the payer's minimum, the
+    payee's maximum (None where it stays within)."""
+
+    below: int | None = None
+    above: int | None = None
+
+
+def _crossed(
+    payer: Account, payee: Account, minutes: int, paying: Limits, receiving: Limits
+) -> Crossed:
+    low, high = paying.min_minutes, receiving.max_minutes
+    return Crossed(
+        low if low is not None and payer.balance_minutes - minutes < low else None,
+        high if high is not None and payee.balance_minutes + minutes > high else None,
     )
 
 
@@ -260,8 +293,10 @@ async def _book(
     override_reason: str | None = None,
     idempotency_key: str | None = None,
     reverses_id: int | None = None,
+    crossed: Crossed | None = None,
     at: datetime | None = None,
 ) -> Transfer:
+    crossed = crossed or Crossed()
     payer.balance_minutes -= minutes
     payee.balance_minutes += minutes
     transfer = Transfer(
@@ -277,6 +312,8 @@ async def _book(
         reverses_id=reverses_id,
         from_balance_after=payer.balance_minutes,
         to_balance_after=payee.balance_minutes,
+        from_min_crossed=crossed.below,
+        to_max_crossed=crossed.above,
         created_at=at or utcnow(),
     )
     session.add_all([payer, payee, transfer])
@@ -294,13 +331,18 @@ async def reverse_transfer(
     *,
     actor: Member,
     reason: str,
+    override_reason: str | None = None,
     at: datetime | None = None,
 ) -> Transfer:
-    """Undo a transfer with a new one the other way. Managers only; a reason is required."""
+    """Undo a transfer with a new one the other way. Managers only; a reason is required.
+
+    It books even beyond the accounts' limits, recording each limit crossed; only taking the
+    pool below zero needs ``override_reason`` (else ``PoolOverdrawn``)."""
     access.require_manager(actor)
     reason_text = _clean_text(reason, "reason")
     if not reason_text:
         raise InvalidTransfer("a reversal needs a reason", field="reason")
+    override_reason = _clean_text(override_reason, "override_reason")
     original = await session.get(Transfer, transfer_id)
     if original is None:
         raise NotFound(f"no transfer {transfer_id}")
@@ -308,7 +350,9 @@ async def reverse_transfer(
         raise ReversalOfReversal(
             f"transfer {transfer_id} is itself a reversal; post a new transfer instead"
         )
-    accounts, _ = await _lock_accounts(session, original.from_account_id, original.to_account_id)
+    accounts, limits = await _lock_accounts(
+        session, original.from_account_id, original.to_account_id
+    )
     # Checked after the lock: a concurrent reversal of the same transfer has committed by now.
     earlier = await reversal_of(session, transfer_id)
     if earlier is not None:
@@ -316,16 +360,33 @@ async def reverse_transfer(
             f"transfer {transfer_id} was already reversed by transfer {earlier.id}",
             reversal_id=earlier.id,
         )
+    payer, payee = accounts[original.to_account_id], accounts[original.from_account_id]
+    paying = limits[id_of(payer)]
+    minutes = original.minutes
+    if payer.kind == "pool":
+        # For a correction the pool's floor is zero, or its minimum when that is higher.
+        floor = max(paying.min_minutes or 0, 0)
+        paying = Limits(floor, paying.max_minutes)
+        if payer.balance_minutes - minutes < 0 and override_reason is None:
+            raise PoolOverdrawn(
+                "this reversal would take the community pool below zero; "
+                "give a reason to book it anyway",
+                field="override_reason",
+                balance_minutes=payer.balance_minutes,
+                minutes=minutes,
+            )
     return await _book(
         session,
-        accounts[original.to_account_id],
-        accounts[original.from_account_id],
-        original.minutes,
+        payer,
+        payee,
+        minutes,
         kind="reversal",
         actor=actor,
         reason=reason_text,
         exchange_id=original.exchange_id,
+        override_reason=override_reason,
         reverses_id=original.id,
+        crossed=_crossed(payer, payee, minutes, paying, limits[id_of(payee)]),
         at=at,
     )
 

@@ -272,6 +272,21 @@ class Transfer(SQLModel, table=True):
         sa.CheckConstraint(
             "(kind = 'reversal') = (reverses_id IS NOT NULL)", name="ck_transfers_reversal"
         ),
+        # Only a reversal or a manager's override may leave an account beyond a limit, and
+        # the limit recorded is one the balance after really is beyond.
+        sa.CheckConstraint(
+            "(from_min_crossed IS NULL AND to_max_crossed IS NULL)"
+            " OR kind = 'reversal' OR override_reason IS NOT NULL",
+            name="ck_transfers_crossing_allowed",
+        ),
+        sa.CheckConstraint(
+            "from_min_crossed IS NULL OR from_balance_after < from_min_crossed",
+            name="ck_transfers_from_min_crossed",
+        ),
+        sa.CheckConstraint(
+            "to_max_crossed IS NULL OR to_balance_after > to_max_crossed",
+            name="ck_transfers_to_max_crossed",
+        ),
         # An exchange is booked at most once (its reversal carries the same exchange_id).
         sa.Index(
             "uq_transfers_exchange_booked",
@@ -299,6 +314,11 @@ class Transfer(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=100, unique=True)
     from_balance_after: int
     to_balance_after: int
+    # The limit this transfer took an account beyond, if any (minutes): the paying account's
+    # minimum, the receiving account's maximum. Only a payer can fall below a minimum and only
+    # a payee rise above a maximum, so the side names the account and the limit.
+    from_min_crossed: int | None = Field(default=None)
+    to_max_crossed: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
@@ -381,15 +401,23 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime(), index=True)
 
 
-class LoginAttempt(SQLModel, table=True):
-    """Failed sign-ins, counted per account and per address to rate-limit guessing."""
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins of one email from one address (``account`` ``""``: of every email
+    from that address). One row per pair, locked while an attempt on it is judged, so that
+    parallel guesses are counted one after another (see ``timebank.signin``)."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "attempted_at"),)
+    __tablename__ = "login_throttles"
+    __table_args__ = (sa.CheckConstraint("failures >= 0", name="ck_login_throttles_failures"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=300)
-    attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    account: str = Field(max_length=254, primary_key=True)
+    address: str = Field(max_length=64, primary_key=True)
+    # Failures since the last success (or since they were forgiven by time).
+    failures: int = Field(default=0)
+    # No attempt of this pair is judged before then.
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    last_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
+    # This email signed in from this address before: a familiar place.
+    signed_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
 
 # --- Scheduler and flags (issue 4) ----------------------------------------------------------

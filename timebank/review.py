@@ -9,7 +9,11 @@ same few queries for fifty members or a hundred thousand:
 4. an unresolved balance flag without a finding clears itself ("resolved by review");
 5. snoozed flags whose date has come are woken up.
 
-Running it twice in a row therefore changes nothing the second time.
+Running it twice in a row therefore changes nothing the second time. Two reviews started at
+once (two ``timebank jobs run review``, or one beside the nightly tick) run one after the
+other: on PostgreSQL each takes a transaction-scoped advisory lock first, so the second waits
+for the first to commit and then finds its flags (SQLite serialises writers anyway). Opening
+is ``ON CONFLICT DO NOTHING`` on the one-open-flag index as well, so it never fails on it.
 
 Rules (all amounts in minutes; thresholds are in ``network_settings``):
 
@@ -139,6 +143,8 @@ WHERE {_UNRESOLVED_MATCH}
        OR flags.last_activity_at IS DISTINCT FROM f.last_at)
 """
 
+# The conflict target names uq_flags_one_open (its columns and its predicate); SQLite needs
+# the WHERE of the SELECT to tell the upsert's ON from a join's.
 _INSERT = f"""
 INSERT INTO flags (member_id, kind, subject_id, status, rule, balance_minutes, given_minutes,
                    received_minutes, limit_minutes, last_activity_at, district_id,
@@ -147,7 +153,11 @@ SELECT f.member_id, f.kind, 0, 'open', f.rule, f.balance, f.given, f.received, f
        f.last_at, m.district_id, :now, :now
 FROM review_findings f JOIN members m ON m.id = f.member_id
 WHERE NOT EXISTS (SELECT 1 FROM flags WHERE {_UNRESOLVED_MATCH})
+ON CONFLICT (member_id, kind, subject_id) WHERE status <> 'resolved' DO NOTHING
 """
+
+# Any fixed number, apart from the scheduler's leader lock: "tbreview" in ASCII.
+REVIEW_LOCK_KEY = 0x7462726576696577
 
 _CLEARED = f"""
 flags.kind IN ({_KIND_LIST}) AND flags.status <> 'resolved'
@@ -219,11 +229,19 @@ CREATE TEMPORARY TABLE review_findings (
 
 
 async def run_review(session: AsyncSession, *, now: datetime | None = None) -> ReviewResult:
-    """Review every member at once and bring the balance flags up to date. Flushes only."""
+    """Review every member at once and bring the balance flags up to date. Flushes only.
+
+    On PostgreSQL it first waits for any review running in another transaction to end."""
     now = now or utcnow()
+    postgres = (await session.connection()).dialect.name == "postgresql"
+    if postgres:
+        # Held to the end of the caller's transaction; every statement after it sees what
+        # the review before committed (READ COMMITTED takes a new snapshot per statement).
+        await _execute(
+            session, text("SELECT pg_advisory_xact_lock(:key)"), {"key": REVIEW_LOCK_KEY}
+        )
     settings = await network_settings(session)
     await session.flush()
-    postgres = (await session.connection()).dialect.name == "postgresql"
     at_now = {"now": now}
     now_type = {"now": UTCDateTime()}
 

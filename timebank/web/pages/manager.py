@@ -391,7 +391,9 @@ async def reverse(
         reason = form.get("reason", "")
         if not reason:
             raise Invalid("say why the booking is reversed", field="reason")
-        await exchanges.reverse_exchange_transfer(db, manager, transfer_id, reason=reason)
+        await exchanges.reverse_exchange_transfer(
+            db, manager, transfer_id, reason=reason, override_reason=form.get("override_reason")
+        )
 
     async def redraw(errors: dict[str, str]) -> Template:
         line = await directory.transfer_line(db, manager, transfer_id)
