@@ -50,6 +50,33 @@ class Cluster:
         self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "immediate", "stop")
         shutil.rmtree(self.base, ignore_errors=True)
 
+    def halt(self) -> None:
+        """Stop the server as a crash would (no checkpoint, connections cut), keeping its
+        data for ``resume``: the reliability script's database outage."""
+        done = self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "immediate", "-w", "stop")
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {done.stderr.strip()}")
+
+    def resume(self) -> None:
+        done = self._run(*_start_command(self))
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()}")
+
+
+def _start_command(cluster: Cluster) -> tuple[str, ...]:
+    return (
+        "pg_ctl",
+        "-D",
+        str(cluster.base / "data"),
+        "-l",
+        str(cluster.base / "server.log"),
+        "-w",
+        "-o",
+        f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {cluster.base / 'sock'} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        "start",
+    )
+
 
 def start_cluster() -> Cluster:
     pg_bin = find_pg_bin()
@@ -79,18 +106,7 @@ def start_cluster() -> Cluster:
             "UTF8",
             "--locale=C.UTF-8",
         ),
-        (
-            "pg_ctl",
-            "-D",
-            str(data),
-            "-l",
-            str(base / "server.log"),
-            "-w",
-            "-o",
-            f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {sock} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            "start",
-        ),
+        _start_command(cluster),
     ]
     for step in steps:
         done = cluster._run(*step)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
+import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import uvicorn
@@ -18,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from timebank import backup as backups
 from timebank import demo as demo_network
 from timebank import job_runs, ledger, members, network
 from timebank.config import ConfigError, Settings, load_settings
@@ -35,6 +39,9 @@ from timebank.jobs.registry import JOBS
 from timebank.jobs.runs import RunOutcome, run_job
 from timebank.jobs.scheduler import JobScheduler
 from timebank.models import ROLES, JobRun, id_of, utcnow
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 T = TypeVar("T")
 
@@ -153,15 +160,62 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
     # The app reads its settings from the environment in each worker: pass on what the
     # command line decided.
     os.environ["TIMEBANK_HOST"], os.environ["TIMEBANK_PORT"] = host, str(port)
+    os.environ[_MASTER_PID] = str(os.getpid())
     uvicorn.run(
-        "timebank.web.app:create_app",
+        "timebank.cli:worker_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_level="info",
         proxy_headers=True,
+        # A request still running at shutdown gets this long; then the worker goes anyway.
+        timeout_graceful_shutdown=10,
     )
+
+
+# Set by `serve` for its workers: the process whose death must end them.
+_MASTER_PID = "TIMEBANK_SERVE_MASTER_PID"
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# After the master is gone, a worker gets this long to finish its requests and let go of the
+# scheduler lead before it is ended without ceremony.
+_ORPHAN_GRACE_SECONDS = 30.0
+
+
+def worker_app() -> Litestar:
+    """The app of one `serve` process (uvicorn calls this in each worker).
+
+    A worker whose master was killed (`kill -9`) would keep serving old code, keep the
+    scheduler lead and keep the port, so the next `serve` could not start: it ends itself."""
+    # Imported here: the other commands need not load the web wing.
+    from timebank.web.app import create_app
+
+    master = int(os.environ.get(_MASTER_PID) or 0)
+    if master and master != os.getpid():  # with --workers 1 the master serves itself
+        _end_with_master(master)
+    return create_app()
+
+
+def _end_with_master(master: int) -> None:
+    """SIGTERM (uvicorn's graceful stop) when the master dies: from the kernel on Linux, and
+    from a watchdog elsewhere or when the master died before the kernel was told."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the watchdog alone
+
+    def watch() -> None:
+        while os.getppid() == master:
+            time.sleep(1)
+        logging.getLogger("timebank").warning(
+            "the serve master (pid %s) is gone: worker %s stops", master, os.getpid()
+        )
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(_ORPHAN_GRACE_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="master-watch", daemon=True).start()
 
 
 # --- db -------------------------------------------------------------------------------------
@@ -169,7 +223,7 @@ def serve(demo: bool, host: str | None, port: int | None, workers: int) -> None:
 
 @main.group()
 def db() -> None:
-    """The database schema."""
+    """The database: its schema, backups and restores."""
 
 
 @db.command("upgrade")
@@ -178,6 +232,41 @@ def db_upgrade() -> None:
     settings = tool_settings()
     run(lambda: upgrade_schema(settings.database_url))
     click.echo(f"schema is current ({safe_url(settings.database_url)})")
+
+
+def _run_backups(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return run(coro_fn)
+    except backups.BackupError as exc:
+        raise Fail(str(exc)) from None
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(file: Path) -> None:
+    """Write a consistent copy of the database to FILE while the app keeps serving.
+
+    SQLite: its online backup; PostgreSQL: pg_dump's custom format (-Fc)."""
+    settings = tool_settings()
+    size = _run_backups(lambda: backups.backup(settings.database_url, file))
+    click.echo(f"backup of {safe_url(settings.database_url)} written to {file} ({size} bytes)")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def db_restore(file: Path, force: bool) -> None:
+    """Replace the database with the backup in FILE (made by `timebank db backup`).
+
+    A database that holds data is only replaced with --force."""
+    settings = tool_settings()
+    _run_backups(lambda: backups.restore(settings.database_url, file, force=force))
+    click.echo(f"restored {file} into {safe_url(settings.database_url)}")
+    # The backup may be older than this code: the same check as at start.
+    if settings.auto_upgrade:
+        run(lambda: upgrade_schema(settings.database_url))
+    else:
+        run(lambda: _require_current_schema(settings))
 
 
 # --- demo -----------------------------------------------------------------------------------

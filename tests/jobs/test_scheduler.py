@@ -20,13 +20,20 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import administer, open_flags, run_review, set_balance, with_database
-from timebank import network, schedules
+from tests.support import (
+    administer,
+    open_flags,
+    run_review,
+    set_balance,
+    until_a_connection_waits_for_a_lock,
+    with_database,
+)
+from timebank import network, review, schedules
 from timebank.config import Settings
 from timebank.db import make_engine, make_sessionmaker, transaction
 from timebank.errors import Forbidden, Invalid
 from timebank.jobs import registry, runs, scheduler
-from timebank.models import Flag, JobRun, NetworkSettings, ReviewPolicy
+from timebank.models import Flag, JobRun, NetworkSettings, ReviewPolicy, utcnow
 
 Sessions = async_sessionmaker[AsyncSession]
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -106,6 +113,26 @@ async def test_two_runs_of_one_tick_run_it_once(db_url, sessions, world):
     recorded = await recorded_runs(sessions)
     assert [(r.job, r.scheduled_for, r.outcome) for r in recorded] == [("review", tick, "ok")]
     assert recorded[0].finished_at is not None
+
+
+async def test_a_manual_review_run_while_another_review_runs_waits_and_succeeds(
+    db_url, sessions, world
+):
+    """`timebank jobs run review` twice at once: each run is its own tick (now), so both run
+    the review; the second must wait for the first, not fail on the one-open-flag index."""
+    await set_balance(sessions, world, world.client, -700)
+    async with transaction(sessions) as s:
+        await review.run_review(s)
+        second = asyncio.create_task(
+            runs.run_job(
+                sessions, settings_for(db_url), "review", scheduled_for=utcnow(), trigger="manual"
+            )
+        )
+        await until_a_connection_waits_for_a_lock(sessions)
+    outcome = await second
+    assert (outcome.ran, outcome.outcome, outcome.error) == (True, "ok", None)
+    assert outcome.counts["opened"] == 0 and outcome.counts["open_takes_without_giving"] == 1
+    assert list(await open_flags(sessions, world.client)) == ["takes_without_giving"]
 
 
 async def test_a_failing_job_is_recorded_with_its_error_and_leaves_nothing_behind(
@@ -419,3 +446,28 @@ async def test_only_the_manager_changes_the_settings(sessions, world):
             with pytest.raises(Forbidden):
                 await network.settings_view(s, actor)
     assert await _current_form(sessions, world) == form
+
+
+async def test_a_database_that_is_away_costs_one_log_line_a_try_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: every connection is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    away = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/timebank"
+    jobs = scheduler.JobScheduler(settings_for(away), poll_seconds=0.05)
+    with caplog.at_level("INFO", logger="timebank.scheduler"):
+        await jobs.start()
+        try:
+
+            async def tried_twice() -> bool:
+                return len([r for r in caplog.records if r.name == "timebank.scheduler"]) >= 2
+
+            await _wait_for(tried_twice, 30)
+        finally:
+            await jobs.stop()
+    tries = [r for r in caplog.records if r.name == "timebank.scheduler"]
+    assert {r.levelname for r in tries} == {"WARNING"}
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in tries)

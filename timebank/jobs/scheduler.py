@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timebank import network
 from timebank.config import Settings
-from timebank.db import make_engine, make_sessionmaker, transaction
+from timebank.db import is_outage, make_engine, make_sessionmaker, transaction
 from timebank.jobs.registry import JOBS, triggers_for
 from timebank.jobs.runs import catch_up, deliver_quietly, run_job, runner_name
 from timebank.models import NetworkSettings, utcnow
@@ -98,8 +98,12 @@ class JobScheduler:
                     await self._refresh_schedules()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("scheduler trouble; stepping down and trying again")
+            except Exception as exc:
+                if is_outage(exc):  # the database is away: one line a try, not a traceback
+                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    log.warning("%s cannot reach the database (%s); retrying", self.runner, first)
+                else:
+                    log.exception("scheduler trouble; stepping down and trying again")
                 await self._step_down()
             await asyncio.sleep(self.poll_seconds)
 

@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from timebank import i18n
+from timebank.db import is_outage
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from timebank.web.frame import Req, language_of, link, page, see_other
 
@@ -78,13 +79,38 @@ def integrity_error(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[
     return _json_error(409, "conflict", "this conflicts with a change made at the same time; retry")
 
 
-def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if is_outage(exc):  # e.g. the driver's bare OSError while connecting
+        return database_unavailable(request, exc)
     log.exception("unhandled error", exc_info=exc)
     return _json_error(500, "internal", "something went wrong on our side; it has been logged")
 
 
 def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
     return internal_error(request, exc)
+
+
+# How long a client should wait before it asks again while the database is away.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(
+    request: Request[Any, Any, Any], exc: BaseException
+) -> Response[dict[str, Any]]:
+    """The database is down or restarting: nothing is wrong with the request, so say when to
+    retry. One log line each: an outage fails every request, and a traceback apiece would
+    bury the log. The engine's pre-ping brings the pool back once the database is."""
+    text = str(exc).strip()
+    log.warning(
+        "database unavailable, answered 503: %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        text.splitlines()[0] if text else "-",
+    )
+    answer = _json_error(503, "unavailable", "the service is briefly unavailable; retry shortly")
+    answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return answer
 
 
 JSON_HANDLERS: dict[Any, Any] = {
@@ -121,14 +147,18 @@ def with_error_pages(handlers: dict[Any, Callable[..., Response[Any]]]) -> dict[
                 return see_other(link(request, "login_form", {"next": path}))
             detail = exc.detail if isinstance(exc, DomainError) else None
             lang = language_of(request)
-            return page(
+            shown = page(
                 request,
                 "errors/error.html",
                 status=status,
                 status_code=status,
                 detail=i18n.gettext_for(lang, detail) if detail else None,
+                code=exc.code if isinstance(exc, DomainError) else None,
                 member=getattr(request.state, "viewer", None),
             )
+            if "Retry-After" in answer.headers:
+                shown.headers["Retry-After"] = answer.headers["Retry-After"]
+            return shown
 
         return handle
 
