@@ -184,6 +184,32 @@ async def test_staff_entry_for_a_client_is_booked_at_once_and_marked_assisted(
     assert (line["assisted"], line["actor_id"]) == (True, world.professional.id)
 
 
+async def test_staff_cannot_log_their_own_help_and_confirm_it_taking_the_clients_hours(
+    api, world, tokens, sessions
+):
+    # Issue 8, as reported: a professional logs help she gave her client, then confirms it;
+    # the manager could do the same for anyone.
+    for caller, receiver in (("professional", world.client), ("manager", world.senior)):
+        giver = getattr(world, caller)
+        logged = await call(api, "POST", "/exchanges", tokens[caller], help_given(giver, receiver))
+        assert (logged.status_code, logged.json()["status"]) == (201, "pending")
+        path = f"/exchanges/{logged.json()['id']}/confirm"
+        refused = await call(api, "POST", path, tokens[caller])
+        assert is_error(refused, 403, "giver_cannot_confirm")
+        assert (await account_of(sessions, receiver))[1] == 0
+    assert await count(sessions, Transfer) == 0
+    # The manager confirms the professional's help for her client who has no login.
+    [pending] = [e for e in await all_exchanges(sessions) if e.giver_id == world.professional.id]
+    done = await call(api, "POST", f"/exchanges/{pending.id}/confirm", tokens["manager"])
+    assert (done.status_code, done.json()["status"]) == (200, "confirmed")
+    assert (await account_of(sessions, world.client))[1] == -90
+
+
+async def all_exchanges(sessions: Sessions) -> list[Exchange]:
+    async with transaction(sessions) as s:
+        return list((await s.exec(select(Exchange))).all())
+
+
 async def test_a_manager_reverses_a_transfer_once_and_never_a_reversal(
     api, world, tokens, sessions
 ):
@@ -220,6 +246,28 @@ async def test_a_manager_reverses_a_transfer_once_and_never_a_reversal(
     )
     assert no_reason.status_code in (409, 422)
     assert await count(sessions, Transfer) == 2
+
+
+async def test_a_reversal_that_would_overdraw_the_pool_needs_a_reason_and_names_the_limit(
+    api, world, tokens, sessions
+):
+    donated = await call(api, "POST", "/pool/donations", tokens["volunteer2"], {"minutes": 120})
+    async with transaction(sessions) as s:
+        pool = await ledger.pool_account(s)
+        senior = await ledger.account_of_member(s, world.senior.id)
+        await ledger.post_transfer(
+            s, from_account_id=pool.id, to_account_id=senior.id, minutes=90,
+            kind="pool_payment", actor=world.manager,
+        )  # fmt: skip
+    path = f"/transfers/{donated.json()['id']}/reverse"
+    refused = await call(api, "POST", path, tokens["manager"], {"reason": "never given"})
+    assert is_error(refused, 409, "pool_below_zero")
+    booked = await call(
+        api, "POST", path, tokens["manager"], {"reason": "never given", "override_reason": "ok"}
+    )
+    assert booked.status_code == 201
+    assert (booked.json()["from_min_crossed"], booked.json()["override_reason"]) == (0, "ok")
+    assert booked.json()["to_max_crossed"] is None
 
 
 async def test_a_donation_fills_the_pool_and_the_pool_pays_a_seniors_help(
@@ -467,11 +515,12 @@ async def test_a_member_with_bad_details_is_refused_and_not_added(
 
 TOMORROW = (TODAY + timedelta(days=1)).isoformat()
 
-# (what is wrong, changes to a valid entry, status, field named)
+# (what is wrong, changes to a valid entry, status, field named). Bounds the schema states
+# (minutes 1–1440, text lengths) are a 400; rules the domain checks are a 422.
 BAD_EXCHANGES: list[tuple[str, dict[str, Any], int, str]] = [
-    ("zero minutes", {"minutes": 0}, 422, "minutes"),
-    ("negative minutes", {"minutes": -30}, 422, "minutes"),
-    ("more than 24 h", {"minutes": 24 * 60 + 1}, 422, "minutes"),
+    ("zero minutes", {"minutes": 0}, 400, "minutes"),
+    ("negative minutes", {"minutes": -30}, 400, "minutes"),
+    ("more than 24 h", {"minutes": 24 * 60 + 1}, 400, "minutes"),
     ("fractional minutes", {"minutes": 1.5}, 400, "minutes"),
     ("minutes as text", {"minutes": "60"}, 400, "minutes"),
     ("minutes as a boolean", {"minutes": True}, 400, "minutes"),
@@ -487,9 +536,9 @@ BAD_EXCHANGES: list[tuple[str, dict[str, Any], int, str]] = [
     ("a missing category", {"category": "MISSING"}, 400, "category"),
     ("a missing date", {"performed_on": "MISSING"}, 400, "performed_on"),
     ("a misspelt field", {"minuts": 60}, 400, "minuts"),
-    ("a note that is too long", {"note": "x" * 1001}, 422, "note"),
+    ("a note that is too long", {"note": "x" * 1001}, 400, "note"),
     ("a NUL character", {"note": "a\x00b"}, 400, "note"),
-    ("an overlong idempotency key", {"idempotency_key": "k" * 65}, 422, "idempotency_key"),
+    ("an overlong idempotency key", {"idempotency_key": "k" * 65}, 400, "idempotency_key"),
     ("a blank idempotency key", {"idempotency_key": "  "}, 422, "idempotency_key"),
 ]
 

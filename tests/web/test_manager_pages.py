@@ -287,6 +287,39 @@ async def test_pending_and_disputed_help_is_listed_and_the_pool_can_pay(client, 
     assert "paid by the pool" in pool_page and "gift to the pool" in pool_page
 
 
+async def test_help_a_professional_gave_her_client_waits_and_the_manager_confirms_it_for_him(
+    client, world, sessions
+):
+    # Issue 8: Paula logs help she gave Karl (who has no login): she cannot confirm it herself;
+    # the manager's list offers to confirm it for Karl, but never the manager's own help.
+    async with transaction(sessions) as s:
+        own = await exchanges.record_exchange(
+            s, world.professional, giver_id=world.professional.id, receiver_id=world.client.id,
+            minutes=60, performed_on=town_today(), category="forms",
+        )  # fmt: skip
+        managers = await exchanges.record_exchange(
+            s, world.manager, giver_id=world.manager.id, receiver_id=world.senior.id,
+            minutes=30, performed_on=town_today(), category="visits",
+        )  # fmt: skip
+    await sign_in(client, "paula@example.org")
+    refused = await post(client, f"/exchanges/{own.exchange.id}/confirm")
+    assert refused.status_code == 403
+    await post(client, "/logout")
+    await manager(client)
+    page = (await client.get("/manage/exchanges")).text
+    assert f"/exchanges/{own.exchange.id}/confirm" in page
+    assert f"/exchanges/{managers.exchange.id}/confirm" not in page
+    assert "Confirm for Karl Klient" in main_of(page)
+    done = await post(client, f"/exchanges/{own.exchange.id}/confirm", {"back": "exchange_lists"})
+    assert done.headers["location"] == "/manage/exchanges?done=confirmed"
+    assert (await post(client, f"/exchanges/{managers.exchange.id}/confirm")).status_code == 403
+    async with transaction(sessions) as s:
+        confirmed = await s.get(Exchange, own.exchange.id)
+        assert confirmed is not None and confirmed.status == "confirmed"
+        assert confirmed.decided_by_id == world.manager.id
+        assert (await ledger.account_of_member(s, world.client.id)).balance_minutes == -60  # type: ignore[arg-type]
+
+
 async def test_a_reversal_needs_a_reason_and_is_shown_on_the_bookings(client, world, sessions):
     async with transaction(sessions) as s:
         booked = await exchanges.record_exchange(
@@ -310,6 +343,36 @@ async def test_a_reversal_needs_a_reason_and_is_shown_on_the_bookings(client, wo
     again = await post(client, f"/manage/transfers/{transfer_id}/reverse", {"reason": "nochmal"})
     assert again.status_code == 400
     assert "cannot be reversed" in main_of(again.text)
+
+
+async def test_taking_the_pool_below_zero_needs_a_reason_and_the_crossing_is_shown(
+    client, world, sessions
+):
+    """A gift to the pool that was already paid out: its reversal is refused until the
+    manager gives a reason, and the bookings then say which limit the pool went below."""
+    async with transaction(sessions) as s:
+        pool = await ledger.pool_account(s)
+        own = await ledger.account_of_member(s, world.volunteer2.id)
+        gift = await ledger.post_transfer(
+            s, from_account_id=own.id, to_account_id=pool.id, minutes=120, kind="donation",
+            actor=world.volunteer2, reason="gift",
+        )  # fmt: skip
+        senior = await ledger.account_of_member(s, world.senior.id)
+        await ledger.post_transfer(
+            s, from_account_id=pool.id, to_account_id=senior.id, minutes=90,
+            kind="pool_payment", actor=world.manager,
+        )  # fmt: skip
+    await manager(client)
+    url = f"/manage/transfers/{gift.id}/reverse"
+    assert 'name="override_reason"' in (await client.get(url)).text
+    refused = await post(client, url, {"reason": "never given"})
+    assert refused.status_code == 400
+    assert "below zero" in error_of(main_of(refused.text), "override_reason")
+    done = await post(client, url, {"reason": "never given", "override_reason": "board agreed"})
+    assert done.status_code == 303
+    listing = main_of((await client.get("/manage/pool")).text)
+    assert "community pool crossed the minimum of 0:00 h: balance after −1:30 h" in listing
+    assert "Limit overridden: board agreed" in listing
 
 
 # --- Categories and districts ------------------------------------------------------------------

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     NotAuthorizedException,
 )
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -28,9 +29,12 @@ from timebank.db import ensure_schema, make_engine, make_sessionmaker
 from timebank.jobs.scheduler import JobScheduler
 from timebank.models import Member
 from timebank.resources import TEMPLATES_DIR
-from timebank.web import api, filters
+from timebank.web import api, filters, forms
+from timebank.web.csrf import SessionCsrfMiddleware
 from timebank.web.errors import EXCEPTION_HANDLERS
 from timebank.web.frame import provide_member
+from timebank.web.headers import security_headers
+from timebank.web.openapi import ServerRenderedReference
 from timebank.web.pages import board, flags, manager, member, signin
 
 log = logging.getLogger("timebank")
@@ -84,14 +88,16 @@ def web_config(settings: Settings) -> dict[str, Any]:
         "template_config": TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_setup_jinja
         ),
-        # Pages post forms with the cookie session: every unsafe method needs the token.
-        # The API authenticates with bearer tokens and never reads cookies, so it is exempt.
-        "csrf_config": CSRFConfig(
-            secret=settings.secret_key,
-            exclude=["^/api/"],
-            cookie_samesite="lax",
-            cookie_secure=settings.base_url.startswith("https://"),
-        ),
+        # Pages post forms with the cookie session: every unsafe method needs the token of
+        # that session (timebank.web.csrf). The API authenticates with bearer tokens and
+        # never reads cookies, so it is exempt.
+        "middleware": [
+            DefineMiddleware(
+                SessionCsrfMiddleware,
+                secret=settings.secret_key,
+                secure=settings.base_url.startswith("https://"),
+            )
+        ],
     }
 
 
@@ -135,6 +141,13 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             "member": Provide(provide_member),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Path ids and query text bounded before any page handler (the API's own guard and
+        # typed parameters are on its router); the schema says what the API refuses.
+        before_request=forms.guard_page_input,
+        plugins=[api.InputSchemas()],
+        # Security headers, no-store and a correct Allow on every answer, even the router's
+        # own 404/405 (which no middleware sees); static files may be cached.
+        before_send=[security_headers(cacheable=("/static/",))],
         **web_config(settings),
         on_startup=[check_schema, start_scheduler],
         on_shutdown=[stop_scheduler, close_engine],
@@ -143,6 +156,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             title="timebank",
             version="1",
             path="/schema",
+            # The reference drawn on the server (no CDN, no script) and the JSON document;
+            # Litestar's other renderers need CDNs and inline script, so they are not served.
+            render_plugins=[ServerRenderedReference(path="/"), JsonRenderPlugin()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer"),
