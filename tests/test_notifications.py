@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from tests.support import World, town_today
-from timebank import exchanges, notifications
+from timebank import exchanges, i18n, notifications
 from timebank.config import Settings
 from timebank.db import transaction
 from timebank.errors import NotFound
@@ -131,7 +131,7 @@ async def test_a_notification_speaks_the_members_language(sessions, world):
                     "giver": "Vera",
                     "receiver": "Karl",
                     "day": date(2026, 11, 20),
-                    "minutes": notifications.Minutes(90),
+                    "minutes": i18n.Minutes(90),
                 },
             )
     german, english = await all_notifications(sessions)

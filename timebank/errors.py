@@ -1,18 +1,33 @@
 """The errors domain functions raise. Each has a stable ``code`` the API returns as is;
-the web layer (``app.py``) maps the classes to HTTP status codes."""
+the web layer (``web/errors.py``) maps the classes to HTTP status codes.
+
+``detail`` is an English message id with ``{name}`` placeholders, never a finished sentence:
+the edge renders it in the reader's language with ``i18n.render(language, exc.detail,
+exc.params)`` (hours as ``i18n.Minutes``, dates as ``date``). So no f-string builds the text
+of an error: the id must be the same for every occurrence, or it can never be translated.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
 class DomainError(Exception):
     code = "error"
 
-    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        params: Mapping[str, object] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.params: dict[str, object] = dict(params or {})
         self.extra = extra
 
 

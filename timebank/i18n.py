@@ -8,7 +8,8 @@ from the ``.po`` files at start (no compile step), so a translator only edits te
 from __future__ import annotations
 
 import gettext
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from functools import cache
 from io import BytesIO
 
@@ -48,6 +49,37 @@ def translations(language: str) -> gettext.NullTranslations:
 
 def gettext_for(language: str, message: str) -> str:
     return translations(pick_language(language)).gettext(message)
+
+
+class Minutes(int):
+    """A number of minutes in a message, shown as hours in the reader's language
+    (a ``date`` parameter is shown as a long date in it)."""
+
+
+def N_(message: str) -> str:
+    """Mark an English message id for the catalogues; it is translated where it is shown."""
+    return message
+
+
+def render(language: str, message: str, params: Mapping[str, object] | None = None) -> str:
+    """The message id ``message`` in ``language`` with its ``{name}`` placeholders filled:
+    minutes as hours and dates as long dates of that language."""
+    text = gettext_for(language, message)
+    if not params:
+        return text
+    shown: dict[str, object] = {}
+    for name, value in params.items():
+        if isinstance(value, Minutes):
+            shown[name] = hours_and_minutes(int(value), language)
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            shown[name] = long_date(value, language)
+        else:
+            shown[name] = value
+    try:
+        return text.format(**shown)
+    except (KeyError, IndexError, ValueError):
+        # A translation with a broken placeholder must not turn a refusal into a crash.
+        return gettext_for("en", message).format(**shown)
 
 
 def hours_and_minutes(minutes: int, language: str = DEFAULT_LANGUAGE) -> str:

@@ -10,7 +10,6 @@ committed.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -21,28 +20,6 @@ from timebank.errors import NotFound
 from timebank.models import Member, Notification, id_of, utcnow
 
 log = logging.getLogger("timebank.notifications")
-
-
-class Minutes(int):
-    """A number of minutes in a message, shown as hours in the reader's language
-    (a ``date`` parameter is shown as a long date in it)."""
-
-
-def _render(language: str, message: str, params: dict[str, object]) -> str:
-    shown: dict[str, object] = {}
-    for name, value in params.items():
-        if isinstance(value, Minutes):
-            shown[name] = i18n.hours_and_minutes(int(value), language)
-        elif isinstance(value, date) and not isinstance(value, datetime):
-            shown[name] = i18n.long_date(value, language)
-        else:
-            shown[name] = value
-    return i18n.gettext_for(language, message).format(**shown)
-
-
-def N_(message: str) -> str:
-    """Mark an English message id for the catalogues; ``notify`` translates it."""
-    return message
 
 
 async def notify(
@@ -69,8 +46,8 @@ async def notify(
         member_id=id_of(member),
         kind=kind,
         key=key,
-        subject=_render(language, subject, values)[:300],
-        body=_render(language, body, values)[:8000],
+        subject=i18n.render(language, subject, values)[:300],
+        body=i18n.render(language, body, values)[:8000],
         link=link,
         email_status="pending" if email and member.email else "none",
     )

@@ -16,8 +16,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import flags, i18n
+from timebank.i18n import N_, Minutes
 from timebank.models import Flag, HelpRequest, Member, Transfer
-from timebank.notifications import N_, Minutes, notify
+from timebank.notifications import notify
 
 
 @dataclass(frozen=True)

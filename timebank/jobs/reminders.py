@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import board, exchanges, flags, notifications
+from timebank.i18n import N_, Minutes
 from timebank.models import (
     Exchange,
     HelpRequest,
@@ -23,7 +24,7 @@ from timebank.models import (
     UTCDateTime,
     id_of,
 )
-from timebank.notifications import N_, Minutes, notify
+from timebank.notifications import notify
 
 # --- Unconfirmed exchanges -----------------------------------------------------------------
 

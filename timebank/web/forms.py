@@ -30,8 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import exchanges, i18n, ledger
 from timebank.errors import DomainError, Invalid
+from timebank.i18n import N_
 from timebank.models import Member
-from timebank.notifications import N_
 from timebank.schemas import MAX_INT, column_length
 from timebank.web.frame import Req, language_of, see_other
 
