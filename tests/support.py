@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import ledger, review
+from timebank import i18n, ledger, review
 from timebank.db import transaction
+from timebank.errors import DomainError
 from timebank.models import District, Flag, Member, Organization, utcnow
 from timebank.network import TownClock
 
@@ -179,3 +180,14 @@ async def open_flags(sessions: Sessions, member: Member | None = None) -> dict[s
         if member is not None:
             query = query.where(Flag.member_id == member.id)
         return {f.kind: f for f in (await s.exec(query)).all()}
+
+
+def refusal_in(language: str, exc: DomainError) -> str:
+    """A refusal as a member reading ``language`` (not English) sees it. Fails when its id is not
+    a translated catalogue entry (as an id built with an f-string never is) or when a
+    placeholder is left unfilled."""
+    translated = i18n.gettext_for(language, exc.detail)
+    assert translated != exc.detail, f"not a translated message id: {exc.detail!r}"
+    said = i18n.render(language, exc.detail, exc.params)
+    assert "{" not in said and "}" not in said, said
+    return said

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import town_today
+from tests.support import refusal_in, town_today
 from timebank import board, exchanges
 from timebank.db import transaction
-from timebank.errors import Conflict, Forbidden, Invalid
+from timebank.errors import Conflict, Forbidden, Invalid, NotFound
 from timebank.members import NewMember, category_by_slug, create_member
 from timebank.models import HelpRequest, Member
 
@@ -484,3 +484,19 @@ async def test_matching_lists_open_requests_urgent_first_with_their_suggestions(
     assert [card.request.title for card, _ in page.items] == ["Dringend", "Irgendwann"]
     # world.volunteer lives in the client's district: suggested for both.
     assert all([h.member_id for h in helpers] == [world.volunteer.id] for _, helpers in page.items)
+
+
+# --- Refusals in the reader's language ---------------------------------------------------------
+
+
+async def test_the_board_refuses_in_german_and_turkish_with_the_values(sessions, world):
+    with pytest.raises(Invalid) as long_text:
+        await ask(sessions, world.senior, world.senior, description="x" * 2001)
+    assert "höchstens 2000 Zeichen" in refusal_in("de", long_text.value)
+    assert "en fazla 2000 karakter" in refusal_in("tr", long_text.value)
+    async with transaction(sessions) as s:
+        with pytest.raises(NotFound) as gone:
+            await board.get_request(s, world.volunteer, 9999)
+    # No number a member could not place: just which thing is missing.
+    assert "Anfrage" in refusal_in("de", gone.value) and "9999" not in refusal_in("de", gone.value)
+    assert "yardım talebi" in refusal_in("tr", gone.value)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import town_today
+from tests.support import refusal_in, town_today
 from timebank import directory, exchanges, ledger
 from timebank.db import transaction
 from timebank.directory import MemberChanges
@@ -400,3 +400,25 @@ async def test_districts_are_added_renamed_and_deactivated_with_unique_names(ses
     async with transaction(sessions) as s:
         listed = {d.name: d.active for d in await directory.all_districts(s)}
     assert listed == {"Nord": True, "Stadtmitte": True, "Süd": False}
+
+
+# --- Refusals in the reader's language ---------------------------------------------------------
+
+
+async def test_the_managers_lists_refuse_in_german_and_turkish_with_the_values(sessions, world):
+    async with transaction(sessions) as s:
+        with pytest.raises(Invalid) as long_name:
+            await directory.add_category(
+                s, world.manager, slug="pets", name_de="x" * 121, name_en="Pets"
+            )
+        with pytest.raises(Conflict) as twice:
+            await directory.add_district(s, world.manager, "nord")
+        with pytest.raises(Invalid) as sort:
+            await directory.list_members(s, world.manager, sort="shoe size")
+    assert "höchstens 120 Zeichen" in refusal_in("de", long_name.value)
+    assert "en fazla 120 karakter" in refusal_in("tr", long_name.value)
+    # The name as the manager typed it, in the quotes of the reader's language.
+    assert "Stadtteil mit dem Namen „nord“" in refusal_in("de", twice.value)
+    assert "nord" in refusal_in("tr", twice.value) and "semt" in refusal_in("tr", twice.value)
+    assert "Sortierung" in refusal_in("de", sort.value) and sort.value.extra["allowed"]
+    assert "sıralama" in refusal_in("tr", sort.value)

@@ -12,7 +12,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import World, town_today
-from timebank import exchanges, ledger
+from timebank import exchanges, i18n, ledger
 from timebank.db import transaction
 from timebank.errors import Forbidden
 from timebank.models import Account, Exchange, Transfer
@@ -39,8 +39,7 @@ async def pay(
             to_account_id=await account_id(s, payee_id),
             minutes=minutes,
             kind="adjustment",
-            actor=world.manager,
-            **kw,  # type: ignore[arg-type]
+            **{"actor": world.manager, **kw},  # type: ignore[arg-type]
         )
 
 
@@ -230,8 +229,20 @@ async def test_a_transfer_below_the_payers_minimum_is_refused_and_named(sessions
     assert err.account_id == senior_account
     assert err.extra["balance_minutes"] == -1200
     assert err.extra["limit_minutes"] == -1200
-    assert str(senior_account) in err.detail and "-1200" in err.detail
+    # Said in words: whose account (by name, never its number), the figures as hours.
+    said = i18n.render("en", err.detail, err.params)
+    assert world.senior.name in said and str(senior_account) not in said
+    assert i18n.hours_and_minutes(-1200, "en") in said
     assert await balance(sessions, world.senior.id) == -1200
+
+
+async def test_a_refusal_of_the_actors_own_account_says_your_time_account(sessions, world):
+    await pay(sessions, world, world.senior.id, world.volunteer.id, 20 * 60)
+    with pytest.raises(ledger.BalanceLimitExceeded) as refused:
+        await pay(sessions, world, world.senior.id, world.volunteer.id, 30, actor=world.senior)
+    said = i18n.render("de", refused.value.detail, refused.value.params)
+    assert said.startswith("Ihr Kontostand") and world.senior.name not in said
+    assert i18n.hours_and_minutes(30, "de") in said
 
 
 async def test_a_transfer_above_the_receivers_maximum_is_refused(sessions, world):

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import PASSWORD
-from timebank import ledger, members, signin
+from tests.support import PASSWORD, refusal_in
+from timebank import i18n, ledger, members, signin
 from timebank.db import transaction
 from timebank.errors import Conflict, Forbidden, Invalid, NotFound
 from timebank.members import NewMember
@@ -292,3 +292,48 @@ async def test_an_account_is_seen_by_its_owner_their_staff_and_the_manager(sessi
                 await members.get_account(s, stranger, client_account)
         with pytest.raises(NotFound):
             await members.get_account(s, world.manager, 99999)
+
+
+# --- Refusals in the reader's language ---------------------------------------------------------
+
+
+async def test_a_refused_email_is_named_in_german_and_turkish(sessions, world):
+    with pytest.raises(Invalid) as refused:
+        await add(sessions, NewMember(name="X", role="volunteer", email="kein-at-zeichen"))
+    assert "„kein-at-zeichen“ ist keine E-Mail-Adresse" in refusal_in("de", refused.value)
+    turkish = refusal_in("tr", refused.value)
+    assert "kein-at-zeichen" in turkish and "e-posta adresi değil" in turkish
+
+
+async def test_limits_out_of_range_are_refused_in_hours_not_minutes(sessions, world):
+    account_id = await account_of(sessions, world.senior)
+    with pytest.raises(Invalid) as refused:
+        async with transaction(sessions) as s:
+            await members.set_account_limits(
+                s, world.manager, account_id, {"min_minutes": -(10**9)}
+            )
+    german = refusal_in("de", refused.value)
+    lowest = i18n.hours_and_minutes(-members.MAX_LIMIT, "de")
+    assert german.startswith("Diese Grenze muss zwischen") and lowest in german
+    assert "min_minutes" not in german and str(members.MAX_LIMIT) not in german
+    assert i18n.hours_and_minutes(-members.MAX_LIMIT, "tr") in refusal_in("tr", refused.value)
+
+
+async def test_unknown_places_and_roles_are_refused_in_the_readers_language(sessions, world):
+    with pytest.raises(Invalid) as no_district:
+        async with transaction(sessions) as s:
+            await members.district_id_for(s, "Atlantis")
+    assert "Stadtteil „Atlantis“ gibt es nicht" in refusal_in("de", no_district.value)
+    assert "Atlantis" in refusal_in("tr", no_district.value)
+    with pytest.raises(Invalid) as no_role:
+        await add(sessions, NewMember(name="X", role="king"))
+    # The sentence names no codes; the API answer lists them.
+    assert "eine Rolle aus der Liste" in refusal_in("de", no_role.value)
+    assert "bir rol seçiniz" in refusal_in("tr", no_role.value)
+    assert "volunteer" in no_role.value.extra["allowed"]
+    with pytest.raises(Invalid) as short:
+        await add(
+            sessions, NewMember(name="X", role="senior", email="x@example.org", password="kurz")
+        )
+    assert "mindestens 8 Zeichen" in refusal_in("de", short.value)
+    assert "en az 8 karakter" in refusal_in("tr", short.value)

@@ -128,7 +128,9 @@ def _text(value: str | None, field: str, limit: int, *, required: bool = False) 
     if value is None and required:
         raise Invalid("please fill in this field", field=field)
     if value is not None and len(value) > limit:
-        raise Invalid(f"this is too long (at most {limit} characters)", field=field)
+        raise Invalid(
+            "this is too long (at most {limit} characters)", field=field, params={"limit": limit}
+        )
     return value
 
 
@@ -257,7 +259,7 @@ async def _load_request(
         query = query.with_for_update().execution_options(populate_existing=True)
     request = await session.scalar(query)
     if request is None:
-        raise NotFound(f"no help request {request_id}")
+        raise NotFound("this help request was not found")
     return request
 
 
@@ -265,7 +267,7 @@ async def get_request(session: AsyncSession, actor: Member, request_id: int) -> 
     access.require_board_reader(actor)
     row = (await session.exec(_request_cards().where(HelpRequest.id == request_id))).first()
     if row is None:
-        raise NotFound(f"no help request {request_id}")
+        raise NotFound("this help request was not found")
     return _to_request_card(row)
 
 
@@ -588,7 +590,7 @@ async def offers_of(session: AsyncSession, actor: Member, member_id: int) -> lis
 async def close_offer(session: AsyncSession, actor: Member, offer_id: int) -> Offer:
     offer = await session.get(Offer, offer_id)
     if offer is None:
-        raise NotFound(f"no offer {offer_id}")
+        raise NotFound("this offer was not found")
     owner = await get_member(session, offer.member_id)
     access.require_manage_offer(actor, owner)
     offer.status = "closed"

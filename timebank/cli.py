@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import backup as backups
 from timebank import demo as demo_network
-from timebank import job_runs, ledger, members, network
+from timebank import i18n, job_runs, ledger, members, network
 from timebank.config import ConfigError, Settings, load_settings
 from timebank.db import (
     SchemaBehind,
@@ -89,8 +89,11 @@ def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine, turning the errors people cause into one clear line."""
     try:
         return asyncio.run(coro_fn())
-    except (DomainError, SchemaBehind) as exc:
-        raise Fail(getattr(exc, "detail", str(exc))) from None
+    except DomainError as exc:
+        # The operator's command line speaks English: the message id with its values filled.
+        raise Fail(i18n.render("en", exc.detail, exc.params)) from None
+    except SchemaBehind as exc:
+        raise Fail(str(exc)) from None
     except (OSError, DBAPIError) as exc:
         raise Fail(f"cannot use the database: {_first_line(exc)}") from None
     except CommandError as exc:

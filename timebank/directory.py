@@ -46,7 +46,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger
 from timebank.errors import Conflict, Invalid, NotFound
-from timebank.members import get_member, normalize_email
+from timebank.i18n import N_
+from timebank.members import (
+    EMAIL_TAKEN,
+    LANGUAGE_NOT_LISTED,
+    ROLE_NOT_LISTED,
+    get_member,
+    normalize_email,
+)
 from timebank.models import (
     LANGUAGES,
     ROLES,
@@ -161,9 +168,9 @@ async def list_members(
     """Members with their balances, filtered and sorted, one keyset page at a time."""
     access.require_manager(actor)
     if sort not in SORTS:
-        raise Invalid(f"sort must be one of {', '.join(SORTS)}", field="sort")
+        raise Invalid("choose a sort order from the list", field="sort", allowed=list(SORTS))
     if role is not None and role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise Invalid(ROLE_NOT_LISTED, field="role", allowed=list(ROLES))
     per_page = min(max(1, per_page), MAX_PER_PAGE)
     conditions: list[Any] = []
     if role:
@@ -344,7 +351,7 @@ async def transfers(
 async def transfer_line(session: AsyncSession, actor: Member, transfer_id: int) -> TransferLine:
     lines = await transfers(session, actor, before_id=transfer_id + 1, limit=1)
     if not lines or lines[0].transfer.id != transfer_id:
-        raise NotFound(f"no transfer {transfer_id}")
+        raise NotFound("this booking was not found")
     return lines[0]
 
 
@@ -384,9 +391,9 @@ async def update_member(
     if len(name) > 200:
         raise Invalid("the name is too long (at most 200 characters)", field="name")
     if changes.role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise Invalid(ROLE_NOT_LISTED, field="role", allowed=list(ROLES))
     if changes.language not in LANGUAGES:
-        raise Invalid(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        raise Invalid(LANGUAGE_NOT_LISTED, field="language", allowed=list(LANGUAGES))
     if changes.role == "professional" and changes.organization_id is None:
         raise Invalid("a professional belongs to a member organisation", field="organization_id")
     if changes.organization_id is not None and (
@@ -401,7 +408,7 @@ async def update_member(
     if email and await session.scalar(
         select(Member.id).where(Member.email == email, Member.id != member.id)
     ):
-        raise Conflict(f"a member with the email {email} exists already", field="email")
+        raise Conflict(EMAIL_TAKEN, field="email")
     if email is None and member.password_hash:
         raise Invalid("a member who logs in needs an email address", field="email")
     known = set((await session.exec(select(Category.id))).all())
@@ -448,6 +455,24 @@ async def organizations(session: AsyncSession) -> list[Organization]:
     return list((await session.exec(select(Organization).order_by(Organization.name))).all())
 
 
+# The kinds of help every network starts with (migration 0001 seeds them with a German and
+# an English name). Their English names are catalogue ids, so Turkish, Russian and Arabic
+# readers see them in their language; a kind the office adds later has only the two names
+# it was given, and readers of other languages see the German one, the office's own word.
+SEEDED_CATEGORY_NAMES = (
+    N_("Shopping"),
+    N_("Accompaniment to appointments"),
+    N_("Visits and conversation"),
+    N_("Household"),
+    N_("Garden"),
+    N_("Forms and letters"),
+    N_("Phone and computer"),
+    N_("Transport"),
+    N_("Translation"),
+    N_("Other"),
+)
+
+
 async def all_categories(session: AsyncSession) -> list[Category]:
     """Every category, the inactive ones too (for the manager's list)."""
     rows = await session.exec(select(Category).order_by(col(Category.position), col(Category.id)))
@@ -463,7 +488,11 @@ def _name(value: str | None, field_name: str, limit: int) -> str:
     if not value:
         raise Invalid("please fill in this field", field=field_name)
     if len(value) > limit:
-        raise Invalid(f"this is too long (at most {limit} characters)", field=field_name)
+        raise Invalid(
+            "this is too long (at most {limit} characters)",
+            field=field_name,
+            params={"limit": limit},
+        )
     return value
 
 
@@ -477,7 +506,11 @@ async def add_category(
             "use 2–40 small letters, digits, - or _, starting with a letter", field="slug"
         )
     if await session.scalar(select(Category.id).where(Category.slug == slug)):
-        raise Conflict(f"a category {slug!r} exists already", field="slug")
+        raise Conflict(
+            "a kind of help with the short name '{slug}' exists already",
+            field="slug",
+            params={"slug": slug},
+        )
     position = await session.scalar(select(func.coalesce(func.max(Category.position), 0)))
     category = Category(
         slug=slug,
@@ -493,7 +526,7 @@ async def add_category(
 async def _category(session: AsyncSession, category_id: int) -> Category:
     category = await session.get(Category, category_id)
     if category is None:
-        raise NotFound(f"no category {category_id}")
+        raise NotFound("this kind of help was not found")
     return category
 
 
@@ -524,7 +557,7 @@ async def set_category_active(
 async def _district(session: AsyncSession, district_id: int) -> District:
     district = await session.get(District, district_id)
     if district is None:
-        raise NotFound(f"no district {district_id}")
+        raise NotFound("this district was not found")
     return district
 
 
@@ -534,7 +567,9 @@ async def _unique_district_name(session: AsyncSession, name: str, own_id: int | 
         select(District.id).where(func.lower(District.name) == name.lower())
     )
     if clash is not None and clash != own_id:
-        raise Conflict(f"a district named {name!r} exists already", field="name")
+        raise Conflict(
+            "a district named '{name}' exists already", field="name", params={"name": name}
+        )
     return name
 
 

@@ -50,7 +50,11 @@ MAX_NOTE = 2000
 def _note(value: str | None, *, required: bool) -> str | None:
     text = (value or "").strip()
     if len(text) > MAX_NOTE:
-        raise Invalid(f"the note is too long (at most {MAX_NOTE} characters)", field="note")
+        raise Invalid(
+            "the note is too long (at most {count} characters)",
+            field="note",
+            params={"count": MAX_NOTE},
+        )
     if required and not text:
         raise Invalid("write a note (a few words are enough)", field="note")
     return text or None
@@ -64,7 +68,7 @@ async def _flag_for_update(session: AsyncSession, flag_id: int) -> Flag:
         .execution_options(populate_existing=True)
     )
     if flag is None:
-        raise NotFound(f"no flag {flag_id}")
+        raise NotFound("this flag was not found")
     return flag
 
 
@@ -93,7 +97,7 @@ async def _event(
 
 def _require_unresolved(flag: Flag) -> None:
     if flag.status == "resolved":
-        raise Conflict(f"flag {flag.id} is already resolved", status=flag.status)
+        raise Conflict("this flag is resolved already", status=flag.status)
 
 
 async def acknowledge(
@@ -174,9 +178,9 @@ class FlagFilter:
 
     def checked(self) -> FlagFilter:
         if self.kind is not None and self.kind not in FLAG_KINDS:
-            raise Invalid(f"unknown kind of flag {self.kind!r}", field="kind")
+            raise Invalid("choose a kind of flag from the list", field="kind")
         if self.role is not None and self.role not in ROLES:
-            raise Invalid(f"unknown role {self.role!r}", field="role")
+            raise Invalid("choose a role from the list", field="role")
         return self
 
 

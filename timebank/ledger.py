@@ -41,9 +41,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from timebank.models import Account, LimitDefault, Member, Transfer, id_of, utcnow
+from timebank.i18n import N_, Minutes
+from timebank.models import Account, LimitDefault, Member, Organization, Transfer, id_of, utcnow
 
 MAX_REASON = 500
+# The first is members.ACCOUNT_NOT_FOUND too: one id, one translation (members imports
+# this module, not the other way round).
+ACCOUNT_NOT_FOUND = N_("this time account was not found")
+NO_ACCOUNT = N_("this member has no time account")
+TRANSFER_NOT_FOUND = N_("this booking was not found")
+# Texts a manager types: the reason of a correction, the reason to go beyond a limit.
+TOO_LONG = {
+    "reason": N_("the reason is too long (at most {count} characters)"),
+    "override_reason": N_("the reason for the exception is too long (at most {count} characters)"),
+}
 
 
 class LedgerError(DomainError):
@@ -55,19 +66,66 @@ class InvalidTransfer(LedgerError, Invalid):
 
 
 class BalanceLimitExceeded(LedgerError, Conflict):
+    """A transfer would take an account beyond its limit. The sentence names whose account
+    in words (the reader's own, a person's, the community pool), never its number; the API
+    still gets ``account_id`` and the figures in minutes."""
+
     code = "balance_limit"
 
-    def __init__(self, account_id: int, balance: int, limit: int, side: str, minutes: int):
-        word = "minimum" if side == "min" else "maximum"
+    def __init__(
+        self,
+        account_id: int,
+        balance: int,
+        limit: int,
+        side: str,
+        minutes: int,
+        *,
+        whose: str = "theirs",
+        holder: str = "",
+    ):
         super().__init__(
-            f"account {account_id} would go {'below' if side == 'min' else 'above'} its {word}: "
-            f"balance {balance} min, this transfer {minutes} min, {word} {limit} min",
+            LIMIT_MESSAGES[side, whose],
+            params={
+                "name": holder,
+                "balance": Minutes(balance),
+                "limit": Minutes(limit),
+                "minutes": Minutes(minutes),
+            },
             account_id=account_id,
             balance_minutes=balance,
             limit_minutes=limit,
-            limit=word,
+            limit="minimum" if side == "min" else "maximum",
         )
         self.account_id = account_id
+
+
+# (side, whose account) → message id: the reader's own account, another person's, the pool.
+LIMIT_MESSAGES = {
+    ("min", "yours"): N_(
+        "your time account may not go below {limit}: it stands at {balance}, "
+        "and this would take {minutes} from it"
+    ),
+    ("min", "theirs"): N_(
+        "the time account of {name} may not go below {limit}: it stands at {balance}, "
+        "and this would take {minutes} from it"
+    ),
+    ("min", "pool"): N_(
+        "the community pool may not go below {limit}: it stands at {balance}, "
+        "and this would take {minutes} from it"
+    ),
+    ("max", "yours"): N_(
+        "your time account may not go above {limit}: it stands at {balance}, "
+        "and this would add {minutes} to it"
+    ),
+    ("max", "theirs"): N_(
+        "the time account of {name} may not go above {limit}: it stands at {balance}, "
+        "and this would add {minutes} to it"
+    ),
+    ("max", "pool"): N_(
+        "the community pool may not go above {limit}: it stands at {balance}, "
+        "and this would add {minutes} to it"
+    ),
+}
 
 
 class PoolOverdrawn(LedgerError, Conflict):
@@ -102,7 +160,7 @@ async def pool_account(session: AsyncSession) -> Account:
 async def account_of_member(session: AsyncSession, member_id: int) -> Account:
     account = await session.scalar(select(Account).where(Account.member_id == member_id))
     if account is None:
-        raise NotFound(f"member {member_id} has no account")
+        raise NotFound(NO_ACCOUNT)
     return account
 
 
@@ -140,7 +198,7 @@ async def account_ids_of_members(session: AsyncSession, *member_ids: int) -> dic
     found = cast(dict[int, int], dict(rows.all()))
     missing = [m for m in member_ids if m not in found]
     if missing:
-        raise NotFound(f"member {missing[0]} has no account")
+        raise NotFound(NO_ACCOUNT)
     return found
 
 
@@ -173,7 +231,7 @@ async def _lock_accounts(
         )
     missing = [i for i in ids if i not in locked]
     if missing:
-        raise NotFound(f"no account {missing[0]}")
+        raise NotFound(ACCOUNT_NOT_FOUND)
     return locked, limits
 
 
@@ -190,7 +248,7 @@ def _clean_text(value: str | None, what: str) -> str | None:
         return None
     value = value.strip()
     if len(value) > MAX_REASON:
-        raise InvalidTransfer(f"{what} is too long (at most {MAX_REASON} characters)", field=what)
+        raise InvalidTransfer(TOO_LONG[what], field=what, params={"count": MAX_REASON})
     return value or None
 
 
@@ -238,13 +296,9 @@ async def post_transfer(
     crossed = _crossed(payer, payee, minutes, limits[from_account_id], limits[to_account_id])
     if override_reason is None:
         if crossed.below is not None:
-            raise BalanceLimitExceeded(
-                from_account_id, payer.balance_minutes, crossed.below, "min", minutes
-            )
+            raise await _beyond_limit(session, payer, crossed.below, "min", minutes, actor)
         if crossed.above is not None:
-            raise BalanceLimitExceeded(
-                to_account_id, payee.balance_minutes, crossed.above, "max", minutes
-            )
+            raise await _beyond_limit(session, payee, crossed.above, "max", minutes, actor)
     return await _book(
         session,
         payer,
@@ -258,6 +312,33 @@ async def post_transfer(
         idempotency_key=idempotency_key,
         crossed=crossed,
         at=at,
+    )
+
+
+async def _beyond_limit(
+    session: AsyncSession,
+    account: Account,
+    limit: int,
+    side: str,
+    minutes: int,
+    actor: Member | None,
+) -> BalanceLimitExceeded:
+    """The refusal, naming whose account it is (read only when refusing): the actor's own,
+    a member's or an organisation's by name, or the community pool."""
+    holder: Member | Organization | None = None
+    if account.member_id is not None:
+        holder = await session.get(Member, account.member_id)
+    elif account.organization_id is not None:
+        holder = await session.get(Organization, account.organization_id)
+    yours = isinstance(holder, Member) and actor is not None and holder.id == actor.id
+    return BalanceLimitExceeded(
+        id_of(account),
+        account.balance_minutes,
+        limit,
+        side,
+        minutes,
+        whose="yours" if yours else "pool" if holder is None else "theirs",
+        holder=holder.name if holder is not None else "",
     )
 
 
@@ -345,10 +426,10 @@ async def reverse_transfer(
     override_reason = _clean_text(override_reason, "override_reason")
     original = await session.get(Transfer, transfer_id)
     if original is None:
-        raise NotFound(f"no transfer {transfer_id}")
+        raise NotFound(TRANSFER_NOT_FOUND)
     if original.reverses_id is not None:
         raise ReversalOfReversal(
-            f"transfer {transfer_id} is itself a reversal; post a new transfer instead"
+            "this booking is itself a reversal and cannot be reversed; book it anew instead"
         )
     accounts, limits = await _lock_accounts(
         session, original.from_account_id, original.to_account_id
@@ -356,10 +437,7 @@ async def reverse_transfer(
     # Checked after the lock: a concurrent reversal of the same transfer has committed by now.
     earlier = await reversal_of(session, transfer_id)
     if earlier is not None:
-        raise AlreadyReversed(
-            f"transfer {transfer_id} was already reversed by transfer {earlier.id}",
-            reversal_id=earlier.id,
-        )
+        raise AlreadyReversed("this booking was already reversed", reversal_id=earlier.id)
     payer, payee = accounts[original.to_account_id], accounts[original.from_account_id]
     paying = limits[id_of(payer)]
     minutes = original.minutes

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger, network
 from timebank.errors import Conflict, Invalid, NotFound
+from timebank.i18n import N_, Minutes
 from timebank.models import (
     LANGUAGES,
     ROLES,
@@ -33,6 +34,13 @@ from timebank.models import (
 )
 
 _hasher = PasswordHasher()
+# Message ids more than one module raises (the manager's edit in directory.py too). A wrong
+# role or language names no values in the sentence: forms offer a list, and the API answer
+# carries the accepted codes in ``allowed``.
+ROLE_NOT_LISTED = N_("choose a role from the list")
+LANGUAGE_NOT_LISTED = N_("choose a language from the list")
+EMAIL_TAKEN = N_("another member already has this email address")
+ACCOUNT_NOT_FOUND = N_("this time account was not found")
 MIN_PASSWORD = 8
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -44,7 +52,11 @@ def hash_password(password: str) -> str:
 
 def _require_length(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise Invalid(f"the password needs at least {MIN_PASSWORD} characters", field="password")
+        raise Invalid(
+            "the password needs at least {count} characters",
+            field="password",
+            params={"count": MIN_PASSWORD},
+        )
 
 
 def password_matches(member: Member, password: str) -> bool:
@@ -100,7 +112,7 @@ def normalize_email(email: str | None) -> str | None:
     if not email:
         return None
     if not _EMAIL.match(email) or len(email) > 254:
-        raise Invalid(f"{email!r} is not an email address", field="email")
+        raise Invalid("'{email}' is not an email address", field="email", params={"email": email})
     return email
 
 
@@ -125,18 +137,18 @@ async def _check_new_member(session: AsyncSession, new: NewMember) -> None:
     if len(new.name) > 200:
         raise Invalid("the name is too long (at most 200 characters)", field="name")
     if new.role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise Invalid(ROLE_NOT_LISTED, field="role", allowed=list(ROLES))
     if new.language not in LANGUAGES:
-        raise Invalid(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        raise Invalid(LANGUAGE_NOT_LISTED, field="language", allowed=list(LANGUAGES))
     if new.role == "professional" and new.organization_id is None:
         raise Invalid("a professional belongs to a member organisation", field="organization_id")
     if (
         new.organization_id is not None
         and await session.get(Organization, new.organization_id) is None
     ):
-        raise Invalid(f"no organisation {new.organization_id}", field="organization_id")
+        raise Invalid("choose an organisation from the list", field="organization_id")
     if new.district_id is not None and await session.get(District, new.district_id) is None:
-        raise Invalid(f"no district {new.district_id}", field="district_id")
+        raise Invalid("choose a district from the list", field="district_id")
     if new.password and not new.email:
         raise Invalid("a member who logs in needs an email address", field="email")
 
@@ -148,7 +160,7 @@ async def create_member(session: AsyncSession, new: NewMember, *, actor: Member 
     await _check_new_member(session, new)
     email = normalize_email(new.email)
     if email and await session.scalar(select(Member.id).where(Member.email == email)):
-        raise Conflict(f"a member with the email {email} exists already", field="email")
+        raise Conflict(EMAIL_TAKEN, field="email")
     member = Member(
         name=new.name.strip(),
         role=new.role,
@@ -177,7 +189,9 @@ async def create_organization(
     if not name:
         raise Invalid("an organisation needs a name", field="name")
     if await session.scalar(select(Organization.id).where(Organization.name == name)):
-        raise Conflict(f"an organisation named {name!r} exists already", field="name")
+        raise Conflict(
+            "an organisation named '{name}' exists already", field="name", params={"name": name}
+        )
     organization = Organization(name=name, kind=kind)
     session.add(organization)
     await session.flush()
@@ -189,7 +203,7 @@ async def create_organization(
 async def get_member(session: AsyncSession, member_id: int) -> Member:
     member = await session.get(Member, member_id)
     if member is None:
-        raise NotFound(f"no member {member_id}")
+        raise NotFound("this member was not found")
     return member
 
 
@@ -207,7 +221,7 @@ async def district_id_for(session: AsyncSession, name_or_id: str | None) -> int 
     try:
         district = await find_district(session, name_or_id.strip())
     except NotFound as exc:
-        raise Invalid(exc.detail, field="district") from None
+        raise Invalid(exc.detail, field="district", params=exc.params) from None
     return district.id
 
 
@@ -228,7 +242,7 @@ async def find_organization(session: AsyncSession, name_or_id: str) -> Organizat
     if org is None:
         org = await session.scalar(select(Organization).where(Organization.name == name_or_id))
     if org is None:
-        raise NotFound(f"no organisation {name_or_id!r}")
+        raise NotFound("there is no organisation '{name}'", params={"name": name_or_id})
     return org
 
 
@@ -239,14 +253,14 @@ async def find_district(session: AsyncSession, name_or_id: str) -> District:
     if district is None:
         district = await session.scalar(select(District).where(District.name == name_or_id))
     if district is None:
-        raise NotFound(f"no district {name_or_id!r}")
+        raise NotFound("there is no district '{name}'", params={"name": name_or_id})
     return district
 
 
 async def category_by_slug(session: AsyncSession, slug: str) -> Category:
     category = await session.scalar(select(Category).where(Category.slug == slug))
     if category is None or not category.active:
-        raise Invalid(f"unknown category {slug!r}", field="category")
+        raise Invalid("there is no kind of help '{slug}'", field="category", params={"slug": slug})
     return category
 
 
@@ -273,6 +287,15 @@ async def set_password(
 MAX_LIMIT = 10_000 * 60
 
 
+def _limit_outside(lowest: int, highest: int, field: str) -> Invalid:
+    # Said in hours, as the manager enters them, not in the API's minutes.
+    return Invalid(
+        "this limit must lie between {lowest} and {highest}",
+        field=field,
+        params={"lowest": Minutes(lowest), "highest": Minutes(highest)},
+    )
+
+
 @dataclass(frozen=True)
 class AccountView:
     account: Account
@@ -283,7 +306,7 @@ async def get_account(session: AsyncSession, actor: Member, account_id: int) -> 
     """An account, for those who may see it (``access.can_see_account``)."""
     account = await session.get(Account, account_id)
     if account is None:
-        raise NotFound(f"no account {account_id}")
+        raise NotFound(ACCOUNT_NOT_FOUND)
     owner = await session.get(Member, account.member_id) if account.member_id else None
     access.require_see_account(actor, account, owner)
     return account
@@ -304,19 +327,23 @@ async def set_account_limits(
     access.require_manager(actor)
     account = await session.get(Account, account_id)
     if account is None:
-        raise NotFound(f"no account {account_id}")
+        raise NotFound(ACCOUNT_NOT_FOUND)
     unknown = set(changes) - {"min_minutes", "max_minutes"}
     if unknown:
-        raise Invalid(f"unknown limit {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        raise Invalid(
+            "there is no limit '{name}'",
+            field=sorted(unknown)[0],
+            params={"name": sorted(unknown)[0]},
+        )
     if "min_minutes" in changes:
         low = changes["min_minutes"]
         if low is not None and not -MAX_LIMIT <= low <= 0:
-            raise Invalid(f"min_minutes must lie between {-MAX_LIMIT} and 0", field="min_minutes")
+            raise _limit_outside(-MAX_LIMIT, 0, "min_minutes")
         account.min_minutes = low
     if "max_minutes" in changes:
         high = changes["max_minutes"]
         if high is not None and not 0 <= high <= MAX_LIMIT:
-            raise Invalid(f"max_minutes must lie between 0 and {MAX_LIMIT}", field="max_minutes")
+            raise _limit_outside(0, MAX_LIMIT, "max_minutes")
         account.max_minutes = high
     session.add(account)
     await session.flush()
@@ -334,7 +361,7 @@ def _token_hash(token: str) -> str:
 async def create_token(session: AsyncSession, member: Member, label: str | None = None) -> str:
     """A new bearer token for ``member``; the plain token is shown once and never stored."""
     if not member.active:
-        raise Invalid(f"member {member.id} is not active")
+        raise Invalid("this member is no longer active")
     token = "tb_" + secrets.token_urlsafe(32)
     session.add(ApiToken(member_id=id_of(member), token_hash=_token_hash(token), label=label))
     await session.flush()

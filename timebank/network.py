@@ -218,7 +218,7 @@ def _check_settings(change: SettingsChange, timezone: str) -> None:
         raise Invalid("please choose one", field="unconfirmed_action")
     unknown = set(change.policies) - set(ROLES)
     if unknown:
-        raise Invalid(f"no role {sorted(unknown)[0]!r}", field="policies")
+        raise Invalid("choose a role from the list", field="policies")
 
 
 async def update_settings(

@@ -111,7 +111,7 @@ async def mark_read(session: AsyncSession, member: Member, notification_id: int)
     """Members read only their own notifications; someone else's is 'not found' to them."""
     notification = await session.get(Notification, notification_id)
     if notification is None or notification.member_id != member.id:
-        raise NotFound(f"no notification {notification_id}")
+        raise NotFound("this notice was not found")
     if notification.read_at is None:
         notification.read_at = utcnow()
         session.add(notification)

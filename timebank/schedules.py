@@ -19,7 +19,11 @@ def _crontab_weekdays(value: str) -> str:
     def name(match: re.Match[str]) -> str:
         number = int(match.group(0))
         if number > 7:
-            raise Invalid(f"no weekday {number} (use 0–7 or mon–sun)", field="cron")
+            raise Invalid(
+                "there is no weekday {number} (use 0 to 7, or mon to sun)",
+                field="cron",
+                params={"number": number},
+            )
         return _CRONTAB_DAYS[number]
 
     return re.sub(r"(?<![/\d])\d+", name, value)
@@ -33,8 +37,9 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
         fields.insert(0, "0")
     if len(fields) != 6:
         raise Invalid(
-            f"a schedule needs 5 fields (minute hour day month weekday), got {expression!r}",
+            "a schedule needs five fields (minute hour day month weekday): '{expression}'",
             field="cron",
+            params={"expression": expression},
         )
     second, minute, hour, day, month, weekday = fields
     try:
@@ -47,8 +52,13 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
             day_of_week=_crontab_weekdays(weekday),
             timezone=ZoneInfo(timezone),
         )
-    except (ValueError, KeyError) as exc:
-        raise Invalid(f"not a valid schedule {expression!r}: {exc}", field="cron") from None
+    except (ValueError, KeyError):
+        # APScheduler's reason is English library text: the sentence names the schedule only.
+        raise Invalid(
+            "this schedule cannot be read: '{expression}'",
+            field="cron",
+            params={"expression": expression},
+        ) from None
 
 
 _LOOKBACK = (

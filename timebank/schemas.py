@@ -63,6 +63,11 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+# The validators' English is not shown as it is: web/errors.py reads each report by its key
+# words ("whole number", "date", "NUL") into a sentence in the caller's language, so keep
+# them (tests/test_schemas.py checks that every message here is read).
+
+
 def _whole_number(value: object) -> object:
     # JSON true, 60.0 or "60" is not a number of minutes. A validator rather than
     # pydantic's strict mode, which the web framework switches off when it validates.

@@ -265,7 +265,7 @@ async def end_all_sessions(session: AsyncSession, member: Member) -> None:
 async def set_language(session: AsyncSession, member: Member, language: str) -> None:
     """Remember the language a member chose for the pages (and for letters to them)."""
     if language not in LANGUAGES:
-        raise Invalid(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        raise Invalid(members.LANGUAGE_NOT_LISTED, field="language", allowed=list(LANGUAGES))
     member.language = language
     session.add(member)
     await session.flush()

@@ -18,7 +18,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import bearer, town_today
-from timebank import exchanges, ledger, members
+from timebank import exchanges, i18n, ledger, members
 from timebank.db import transaction
 from timebank.models import Exchange, Member, Transfer
 from timebank.web import api as api_module
@@ -359,7 +359,9 @@ async def test_a_confirmation_beyond_a_limit_is_409_naming_account_balance_and_l
         0,
         -60,
     )
-    assert str(senior_account) in body["detail"] and "-60" in body["detail"]
+    # The sentence is the senior's (German by default): their own account, in hours.
+    assert body["detail"].startswith("Ihr Kontostand") and str(senior_account) not in body["detail"]
+    assert i18n.hours_and_minutes(-60, "de") in body["detail"]
     assert await count(sessions, Transfer) == 0
     async with transaction(sessions) as s:
         exchange = await s.get(Exchange, logged.json()["id"])

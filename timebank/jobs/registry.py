@@ -84,7 +84,10 @@ JOBS: dict[str, Job] = {
 def job_named(name: str) -> Job:
     job = JOBS.get(name)
     if job is None:
-        raise NotFound(f"no job {name!r}; the jobs are: {', '.join(JOBS)}")
+        raise NotFound(
+            "there is no job '{name}'; the jobs are: {jobs}",
+            params={"name": name, "jobs": ", ".join(JOBS)},
+        )
     return job
 
 

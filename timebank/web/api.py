@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
 
 from timebank import access, exchanges, ledger, members
+from timebank.i18n import N_
 from timebank.models import Member, id_of
 from timebank.schemas import (
     MAX_INT,
@@ -98,7 +99,10 @@ async def refuse_deep_json(request: Request[Any, Any, Any]) -> None:
     """The API's one input guard before parsing: a body nested deeper than any input
     needs is a 400, before the JSON parser recurses into it."""
     if request.method in ("POST", "PUT", "PATCH") and json_too_deep(await request.body()):
-        raise ValidationException(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+        # A message id with its values in `extra`: web/errors.py tells it in the caller's language.
+        raise ValidationException(
+            N_("the JSON body nests deeper than {depth} levels"), extra={"depth": MAX_JSON_DEPTH}
+        )
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from timebank import members
 from timebank.config import Settings, load_settings
 from timebank.db import ensure_schema, make_engine, make_sessionmaker
+from timebank.i18n import N_
 from timebank.jobs.scheduler import JobScheduler
 from timebank.models import Member
 from timebank.resources import TEMPLATES_DIR
@@ -64,10 +65,18 @@ async def provide_api_actor(
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthorizedException("send 'Authorization: Bearer <token>' (timebank token create)")
+        # Message ids (N_): web/errors.py tells a 401 in the caller's language.
+        raise NotAuthorizedException(
+            N_("send 'Authorization: Bearer <token>' (timebank token create)")
+        )
     member = await members.member_for_token(db, token.strip())
     if member is None:
-        raise NotAuthorizedException("this token is unknown, revoked, or its member is inactive")
+        raise NotAuthorizedException(
+            N_("this token is unknown, revoked, or its member is inactive")
+        )
+    # Refusals from here on are told in the member's language (unless Accept-Language names
+    # one): web/errors.reader_language reads it.
+    request.state.caller_language = member.language
     return member
 
 

@@ -100,7 +100,7 @@ async def act_on_flag(
         elif action == "resolve":
             await flags.resolve(db, manager, flag_id, note=note or "")
         else:
-            raise Invalid(f"unknown action {action!r}")
+            raise Invalid("there is no such action on a flag")
 
     async def redraw(errors: dict[str, str]) -> Template:
         kept = {**form, "flag": str(flag_id), "action": action}
@@ -125,6 +125,7 @@ async def job_run_list(request: Req, db: Db, manager: Caller) -> Template:
         runs=await job_runs.recent_runs(db, manager, job=job),
         jobs=JOBS,
         job=job,
+        kind_names=KIND_NAMES,
     )
 
 
