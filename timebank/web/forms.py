@@ -54,8 +54,12 @@ MAX_QUERY_TEXT = 500
 UNSTORABLE = N_("this text contains a character that cannot be stored")
 TOO_LONG = N_("this text is too long")
 TOO_LARGE = N_("this number is too large")
+# The translations show each language's own decimal mark ("1,5" in German).
+HOURS_LIKE = N_("please enter the hours like 1.5 or 1:30")
+ONE_WAY = N_("please enter the time one way only: 1.5 hours, or 1 hour and 30 minutes")
 
 _PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WHOLE = re.compile(r"[-+\u2212]?\d+")
 
 
 def refuse_nul(field: str, value: str) -> None:
@@ -96,15 +100,16 @@ async def guard_page_input(request: Req) -> None:
             raise Invalid(TOO_LONG, field=field, max_length=MAX_QUERY_TEXT)
 
 
-ALREADY_SENT = "This form was sent already. To log more help, fill in the form again."
+ALREADY_SENT = N_("This form was sent already. To log more help, fill in the form again.")
 
 
 def form_errors(exc: DomainError, lang: str) -> dict[str, str]:
-    """A domain refusal as ``{field: message}``; errors that belong to no field use ``""``."""
+    """A domain refusal as ``{field: message}`` in the reader's language, its values filled
+    in (hours and dates as that language writes them); errors of no field use ``""``."""
     if isinstance(exc, ledger.IdempotencyConflict):
         # Sent again with other values (the back button): the first entry stands.
         return {"": i18n.gettext_for(lang, ALREADY_SENT)}
-    return {exc.field or "": i18n.gettext_for(lang, exc.detail)}
+    return {exc.field or "": i18n.render(lang, exc.detail, exc.params)}
 
 
 async def submit(
@@ -162,20 +167,22 @@ async def record_from_form(
     db: AsyncSession,
     actor: Member,
     form: dict[str, str],
+    language: str,
     *,
     giver_id: int | None = None,
     receiver_id: int | None = None,
     request_id: int | None = None,
 ) -> exchanges.ExchangeResult:
-    """Book the help a log-hours or assisted-entry form describes. Giver and receiver come
-    from the form unless the page fixes them (a helper logging their own hours)."""
+    """Book the help a log-hours or assisted-entry form describes, its hours read the way
+    ``language`` writes them. Giver and receiver come from the form unless the page fixes
+    them (a helper logging their own hours)."""
     return await exchanges.record_exchange(
         db,
         actor,
         giver_id=giver_id or parse_whole(form.get("giver_id"), "giver_id", required=True),
         receiver_id=receiver_id
         or parse_whole(form.get("receiver_id"), "receiver_id", required=True),
-        minutes=parse_duration(form),
+        minutes=parse_duration(form, language),
         performed_on=parse_day(form.get("performed_on"), "performed_on", required=True),
         category=form.get("category", ""),
         note=form.get("note"),
@@ -193,10 +200,11 @@ def parse_whole(value: str | None, field: str, *, required: bool = False) -> int
         if required:
             raise Invalid("please fill in this field", field=field)
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise Invalid("please enter a whole number", field=field) from None
+    # Digits only, of any script, after an optional sign (a minus typed "-" or "−"): int()
+    # alone would also read "1_000" and " 1 ".
+    if not _WHOLE.fullmatch(value):
+        raise Invalid("please enter a whole number", field=field)
+    number = int(value.replace("\u2212", "-"))
     if not -MAX_INT <= number <= MAX_INT:
         raise Invalid(TOO_LARGE, field=field)
     return number
@@ -220,16 +228,29 @@ def parse_day(value: str | None, field: str, *, required: bool = False) -> date 
         raise Invalid("please enter a date like 2026-03-31", field=field) from None
 
 
-def parse_duration(form: dict[str, str]) -> int:
-    """Hours and minutes from two fields; errors are reported on ``minutes``."""
+def parse_duration(form: dict[str, str], language: str) -> int:
+    """Hours and minutes from two fields, errors reported on ``minutes`` (the fieldset).
+
+    The hours field is text, read the way ``language`` writes it (``i18n.read_hours``):
+    ``2``, ``1,5`` in German, ``1.5`` in English, ``1:30``. It is no ``<input type=number>``:
+    Chromium drops a decimal comma it does not expect, and "1,5" became 15 hours. Whatever
+    could be read two ways is refused, never guessed: the other language's decimal mark, or
+    a part of an hour given twice (``1,5`` and 30 in the minutes list)."""
     try:
-        hours = int(form.get("hours") or 0)
         minutes = int(form.get("minutes") or 0)
     except ValueError:
         raise Invalid("please enter whole hours and minutes", field="minutes") from None
-    if hours < 0 or not 0 <= minutes < 60:
+    if not 0 <= minutes < 60:
         raise Invalid("please enter whole hours and minutes", field="minutes")
-    total = hours * 60 + minutes
+    typed = form.get("hours") or "0"
+    hours = i18n.read_hours(typed, language)
+    if hours is None:
+        raise Invalid(HOURS_LIKE, field="minutes")
+    if minutes and not typed.isdecimal():
+        raise Invalid(ONE_WAY, field="minutes")
+    total = hours + minutes
+    if total > MAX_INT:
+        raise Invalid(TOO_LARGE, field="minutes")
     if total <= 0:
         raise Invalid("how long was it? Enter hours or minutes", field="minutes")
     return total
