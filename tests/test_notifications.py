@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
-from tests.support import World, town_today
+from tests.support import World, refusal_in, town_today
 from timebank import exchanges, i18n, notifications
 from timebank.config import Settings
 from timebank.db import transaction
@@ -158,8 +158,10 @@ async def test_members_read_only_their_own_notifications(sessions, world):
         note = await notifications.notify(s, world.senior, kind="x", subject="a", body="b")
     async with transaction(sessions) as s:
         assert await notifications.unread_count(s, world.senior) == 1
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as not_theirs:
             await notifications.mark_read(s, world.volunteer, note.id)  # type: ignore[union-attr,arg-type]
+        assert "Nachricht wurde nicht gefunden" in refusal_in("de", not_theirs.value)
+        assert "bildirim bulunamadı" in refusal_in("tr", not_theirs.value)
     async with transaction(sessions) as s:
         await notifications.mark_read(s, world.senior, note.id)  # type: ignore[union-attr,arg-type]
     async with transaction(sessions) as s:
@@ -202,6 +204,34 @@ async def test_the_reminder_email_reaches_the_receiver(db_url, sessions, world, 
     )
     assert len(mail_server.inbox.messages) == 1
     assert exchange.id is not None
+
+
+async def test_an_email_to_a_russian_member_is_russian(db_url, sessions, world, mail_server):
+    await set_language(sessions, world.senior, "ru")
+    await pending_exchange(sessions, world, days_ago=4)
+    await runs.run_job(
+        sessions, mail_settings(db_url, mail_server.port), "unconfirmed", scheduled_for=utcnow()
+    )
+    [mail] = mail_server.inbox.messages
+    assert mail["Subject"] == "Пожалуйста, подтвердите полученную помощь"
+    assert mail["Content-Language"] == "ru"
+    body = mail.get_content()
+    expected = i18n.render(
+        "ru",
+        "{giver} logged help for {receiver} on {day}: {minutes}. Please confirm it, or reject "
+        "it if it is not right.",
+        {
+            "giver": "Volker Vogel",
+            "receiver": "Sieglinde Sommer",
+            "day": town_today() - timedelta(days=5),
+            "minutes": i18n.Minutes(90),
+        },
+    )
+    assert body.startswith(expected)
+    assert i18n.long_date(town_today() - timedelta(days=5), "ru") in body
+    # Nothing of the English or the German message is left in it.
+    for words in ("logged help", "Please confirm", "hat am", "bestätigen", "Std."):
+        assert words not in body
 
 
 async def test_the_weekly_digest_reaches_the_manager(db_url, sessions, world, mail_server):

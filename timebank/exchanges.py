@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access, ledger, network
 from timebank.errors import Conflict, Forbidden, Invalid, NotFound
+from timebank.i18n import N_
 from timebank.members import category_by_slug, get_account, get_member
 from timebank.models import Account, Category, Exchange, Member, Transfer, id_of, utcnow
 
@@ -24,6 +25,15 @@ MAX_NOTE = 1000
 # One limit for every client-chosen key; a donation's key is stored with a short prefix
 # in a column of 100 characters.
 MAX_KEY = 64
+
+NOTE_TOO_LONG = N_("the note is too long (at most {count} characters)")
+EXCHANGE_NOT_FOUND = N_("this help entry was not found")
+# An exchange that is no longer pending, by its status: said in words, not as a code.
+NOT_PENDING = {
+    "confirmed": N_("this help entry was confirmed already"),
+    "rejected": N_("this help entry was rejected already"),
+    "reversed": N_("this help entry was confirmed already, and its hours were booked back"),
+}
 
 
 class GiverCannotConfirm(Forbidden):
@@ -53,9 +63,9 @@ def _check_minutes(minutes: object) -> int:
 async def _active_member(session: AsyncSession, member_id: int, field: str) -> Member:
     member = await session.get(Member, member_id)
     if member is None:
-        raise Invalid(f"no member {member_id}", field=field)
+        raise Invalid("this member was not found", field=field)
     if not member.active:
-        raise Invalid(f"member {member_id} ({member.name}) is not active", field=field)
+        raise Invalid("{name} is no longer active", field=field, params={"name": member.name})
     return member
 
 
@@ -64,7 +74,11 @@ def clean_key(idempotency_key: str | None) -> str | None:
         return None
     key = idempotency_key.strip()
     if not key or len(key) > MAX_KEY:
-        raise Invalid(f"idempotency_key must be 1–{MAX_KEY} characters", field="idempotency_key")
+        raise Invalid(
+            "the idempotency key must be 1 to {count} characters long",
+            field="idempotency_key",
+            params={"count": MAX_KEY},
+        )
     return key
 
 
@@ -147,7 +161,7 @@ async def record_exchange(
         raise Invalid("giver and receiver must be two different people", field="receiver_id")
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
-        raise Invalid(f"the note is too long (at most {MAX_NOTE} characters)", field="note")
+        raise Invalid(NOTE_TOO_LONG, field="note", params={"count": MAX_NOTE})
     giver = await _active_member(session, giver_id, "giver_id")
     receiver = await _active_member(session, receiver_id, "receiver_id")
     cat = await category_by_slug(session, category)
@@ -236,8 +250,12 @@ async def _pending_for_update(session: AsyncSession, exchange_id: int) -> Exchan
         .execution_options(populate_existing=True)
     )
     if exchange is None:
-        raise NotFound(f"no exchange {exchange_id}")
+        raise NotFound(EXCHANGE_NOT_FOUND)
     return exchange
+
+
+def _not_pending(exchange: Exchange) -> Conflict:
+    return Conflict(NOT_PENDING[exchange.status], status=exchange.status)
 
 
 async def confirm_exchange(
@@ -267,9 +285,7 @@ async def confirm_exchange(
     if exchange.status == "confirmed":
         return ExchangeResult(exchange, await _booked_transfer(session, exchange))
     if exchange.status != "pending":
-        raise Conflict(
-            f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
-        )
+        raise _not_pending(exchange)
     transfer = await _book(session, exchange, actor, override_reason=override_reason, at=at)
     return ExchangeResult(exchange, transfer)
 
@@ -307,17 +323,17 @@ async def reject_exchange(
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("say why you reject it (a few words are enough)", field="reason")
-    if len(reason) > 500:
-        raise Invalid("the reason is too long (at most 500 characters)", field="reason")
+    if len(reason) > ledger.MAX_REASON:
+        # Looked up outside the call: inside it, the extractor would take "reason" for an id.
+        too_long = ledger.TOO_LONG["reason"]
+        raise Invalid(too_long, field="reason", params={"count": ledger.MAX_REASON})
     exchange = await _pending_for_update(session, exchange_id)
     receiver = await get_member(session, exchange.receiver_id)
     access.require_decide_exchange(actor, exchange, receiver)
     if exchange.status == "rejected":
         return exchange
     if exchange.status != "pending":
-        raise Conflict(
-            f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
-        )
+        raise _not_pending(exchange)
     exchange.status = "rejected"
     exchange.reject_reason = reason
     exchange.decided_by_id = actor.id
@@ -336,9 +352,7 @@ async def pay_from_pool(
     if exchange.status == "confirmed" and exchange.paid_by_pool:
         return ExchangeResult(exchange, await _booked_transfer(session, exchange))
     if exchange.status != "pending":
-        raise Conflict(
-            f"exchange {exchange_id} is {exchange.status}, not pending", status=exchange.status
-        )
+        raise _not_pending(exchange)
     transfer = await _book(session, exchange, actor, from_pool=True, at=at)
     return ExchangeResult(exchange, transfer)
 
@@ -366,6 +380,18 @@ async def reverse_exchange_transfer(
     return reversal
 
 
+# Notes the system writes into the books itself (a donation's reason, a dispute's reason
+# when the member gave none). They stay stored as written, in English, for the books; pages
+# show them translated through SYSTEM_NOTES (stored note -> message id), as a person's own
+# note cannot be.
+DONATION_NOTE = "donation to the community pool"
+DISPUTE_NOTE = N_("Disputed: this did not happen like this")
+SYSTEM_NOTES: dict[str, str] = {
+    DONATION_NOTE: N_("Donation to the community pool"),
+    DISPUTE_NOTE: DISPUTE_NOTE,
+}
+
+
 async def donate_to_pool(
     session: AsyncSession,
     actor: Member,
@@ -388,7 +414,7 @@ async def donate_to_pool(
         minutes=minutes,
         kind="donation",
         actor=actor,
-        reason="donation to the community pool",
+        reason=DONATION_NOTE,
         idempotency_key=key,
         at=at,
     )

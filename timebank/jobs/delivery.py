@@ -49,11 +49,13 @@ def _message(settings: Settings, to: str, note: Notification, language: str) -> 
     message["From"] = settings.smtp_from
     message["To"] = to
     message["Subject"] = note.subject
-    message["Content-Language"] = language
     body = note.body
     if note.link:
         body += "\n\n" + settings.base_url.rstrip("/") + note.link
     message.set_content(body)
+    # After set_content, which clears every Content-* header set before it. The subject and
+    # body were written in the member's language when the notification was (notifications.py).
+    message["Content-Language"] = language
     return message
 
 

@@ -16,8 +16,9 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
-from timebank import i18n
+from timebank import exchanges, i18n
 from timebank.network import TownClock
 
 # A page drawn before the network's settings were read (an error page for a visitor) shows
@@ -33,24 +34,39 @@ def _locale(ctx: Context) -> Locale:
     return Locale.parse(_lang(ctx))
 
 
+def _isolated(ctx: Context, text: str) -> str:
+    """On a right-to-left page a figure keeps its own direction inside the sentence around
+    it: "−7:45 h", not "h 7:45−". ``<bdi>`` takes its direction from its first strong letter,
+    so Latin "h" reads left to right and an Arabic unit or date still reads right to left.
+    Left-to-right pages get the plain text."""
+    return Markup("<bdi>%s</bdi>") % text if ctx.get("rtl") and text else text
+
+
+@pass_context
+def isolate(ctx: Context, text: Any) -> str:
+    """What people typed (a name, a note, a title, a phone number) on a right-to-left page:
+    "Caritas e.V." keeps its full stop at its end, "+49 170 123" its order, and two names
+    side by side stay in the sentence's order."""
+    return _isolated(ctx, "" if text is None else str(text))
+
+
 @pass_context
 def hours(ctx: Context, minutes: int | None) -> str:
-    """150 → "2:30 Std." / "2:30 h"."""
-    return i18n.hours_and_minutes(minutes or 0, _lang(ctx))
+    """150 → "2:30 Std." / "2:30 h" / "2 ч 30 мин": each language's way, i18n.hours_and_minutes."""
+    return _isolated(ctx, i18n.hours_and_minutes(minutes or 0, _lang(ctx)))
 
 
 @pass_context
 def signed_hours(ctx: Context, minutes: int | None) -> str:
     """Statement amounts: "+2:00 Std." for hours received, "−1:30 Std." for hours paid."""
-    minutes = minutes or 0
-    text = i18n.hours_and_minutes(minutes, _lang(ctx))
-    return f"+{text}" if minutes > 0 else text
+    # The sign is written by i18n, which knows where it goes in a right-to-left sentence.
+    return _isolated(ctx, i18n.hours_and_minutes(minutes or 0, _lang(ctx), plus=True))
 
 
 @pass_context
 def decimal_hours(ctx: Context, minutes: int | None) -> str:
     """150 → "2,5 Std." / "2.5 h"."""
-    return i18n.decimal_hours(minutes or 0, _lang(ctx))
+    return _isolated(ctx, i18n.decimal_hours(minutes or 0, _lang(ctx)))
 
 
 def _clock(ctx: Context) -> TownClock:
@@ -71,28 +87,28 @@ def _local_day(ctx: Context, value: date | datetime) -> date:
 def long_date(ctx: Context, value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return format_date(_local_day(ctx, value), format="long", locale=_locale(ctx))
+    return _isolated(ctx, format_date(_local_day(ctx, value), format="long", locale=_locale(ctx)))
 
 
 @pass_context
 def short_date(ctx: Context, value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return format_date(_local_day(ctx, value), format="medium", locale=_locale(ctx))
+    return _isolated(ctx, format_date(_local_day(ctx, value), format="medium", locale=_locale(ctx)))
 
 
 @pass_context
 def date_time(ctx: Context, value: datetime | None) -> str:
     if value is None:
         return ""
-    return format_datetime(_local(ctx, value), format="medium", locale=_locale(ctx))
+    return _isolated(ctx, format_datetime(_local(ctx, value), format="medium", locale=_locale(ctx)))
 
 
 @pass_context
 def clock(ctx: Context, value: datetime | None) -> str:
     if value is None:
         return ""
-    return format_time(_local(ctx, value), format="short", locale=_locale(ctx))
+    return _isolated(ctx, format_time(_local(ctx, value), format="short", locale=_locale(ctx)))
 
 
 @pass_context
@@ -100,7 +116,9 @@ def month(ctx: Context, value: date | datetime | None) -> str:
     """The month as "November 2026" in the page's language (headings of the statement)."""
     if value is None:
         return ""
-    return format_date(_local_day(ctx, value), format="LLLL yyyy", locale=_locale(ctx))
+    return _isolated(
+        ctx, format_date(_local_day(ctx, value), format="LLLL yyyy", locale=_locale(ctx))
+    )
 
 
 @pass_context
@@ -113,11 +131,26 @@ def iso_date(ctx: Context, value: date | datetime | None) -> str:
 
 @pass_context
 def category_name(ctx: Context, category: Any) -> str:
-    """Categories carry their names in German and English; other languages read English
-    until the table learns more."""
+    """Categories carry their names in German and English; in other languages a seeded
+    kind's English name is a catalogue id (``directory.SEEDED_CATEGORY_NAMES``), and a kind
+    the office added shows its German name rather than English."""
     if category is None:
         return ""
-    return category.name_de if _lang(ctx) == "de" else category.name_en
+    language = _lang(ctx)
+    if language in ("de", "en"):
+        return str(category.name_de if language == "de" else category.name_en)
+    translated = i18n.gettext_for(language, category.name_en)
+    return str(translated if translated != category.name_en else category.name_de)
+
+
+@pass_context
+def note(ctx: Context, text: str | None) -> str:
+    """A note from the books: one the system wrote (``exchanges.SYSTEM_NOTES``) in the page's
+    language; a person's own note as they wrote it."""
+    if not text:
+        return ""
+    message = exchanges.SYSTEM_NOTES.get(text)
+    return text if message is None else i18n.gettext_for(_lang(ctx), message)
 
 
 def choices(items: list[Any], value: str = "id", text: str = "name") -> list[tuple[str, str]]:
@@ -161,6 +194,8 @@ FILTERS = {
     "month": month,
     "iso_date": iso_date,
     "category_name": category_name,
+    "isolate": isolate,
+    "note": note,
     "choices": choices,
     "category_choices": category_choices,
 }

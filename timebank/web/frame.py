@@ -38,7 +38,7 @@ YEAR = 365 * 24 * 3600
 # --- The page frame ---------------------------------------------------------------------------
 
 
-def _accepted_language(header: str | None) -> str | None:
+def accepted_language(header: str | None) -> str | None:
     """The first of our languages in an Accept-Language header, by the browser's weights."""
     choices: list[tuple[float, int, str]] = []
     for position, part in enumerate((header or "").split(",")):
@@ -88,7 +88,7 @@ def language_of(request: Req) -> str:
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in LANGUAGES:
         return cookie
-    return _accepted_language(request.headers.get("accept-language")) or i18n.DEFAULT_LANGUAGE
+    return accepted_language(request.headers.get("accept-language")) or i18n.DEFAULT_LANGUAGE
 
 
 def page(request: Req, template: str, *, status: int = 200, **context: Any) -> Template:
@@ -110,6 +110,16 @@ def page(request: Req, template: str, *, status: int = 200, **context: Any) -> T
             **context,
         },
     )
+
+
+def written_for(member: Member) -> dict[str, Any]:
+    """``lang`` and ``rtl`` for a paper written to ``member`` (their sign-in sheet, their
+    statement): it is in their language whoever prints it, inside a page frame in the
+    reader's. A template draws the paper with ``{% with lang=…, rtl=… %}{% include %}``: only
+    an included template sees those in its context (a ``_()`` written inside the ``with``
+    block itself would still read the frame's language)."""
+    lang = i18n.pick_language(member.language)
+    return {"lang": lang, "rtl": lang in i18n.RIGHT_TO_LEFT, "name": i18n.NATIVE_NAMES[lang]}
 
 
 def see_other(url: str, *, cookies: list[Cookie] | None = None) -> Redirect:
@@ -141,7 +151,7 @@ async def provide_member(request: Req, db: Db) -> Member:
     """The member signed in with the session cookie; otherwise off to the sign-in page."""
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is None:
-        raise NotAuthorizedException("please sign in")
+        raise NotAuthorizedException(i18n.N_("please sign in"))
     await _remember(request, db, member)
     return member
 

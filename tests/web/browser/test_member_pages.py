@@ -98,10 +98,10 @@ def test_senior_asks_volunteer_helps_logs_two_hours_senior_confirms(
     senior.get_by_label("Art der Hilfe").select_option(label="Einkaufen")
     senior.get_by_label("Welche Zeit passt Ihnen?").fill("Dienstag vormittags")
     senior.get_by_label("dringend", exact=True).check()
-    senior.get_by_label("Wie erreicht man Sie?").fill("0421 555 01")
+    senior.get_by_label("Wie erreicht die helfende Person Sie?").fill("0421 555 01")
     senior.get_by_role("button", name="Um Hilfe bitten").click()
     senior.wait_for_load_state()
-    assert "Ihre Anfrage ist am Hilfe-Brett" in senior.content()
+    assert "Ihre Anfrage hängt an der Pinnwand" in senior.content()
     visit(senior, "request-show-own")
 
     volunteer = new_page(browser, server)
@@ -141,15 +141,15 @@ def test_senior_asks_volunteer_helps_logs_two_hours_senior_confirms(
 
     senior.get_by_role("link", name="Mein Kontoauszug").first.click()
     visit(senior, "statement-senior")
-    assert "Hilfe von Jonas Jung erhalten" in senior.content()
+    assert "Jonas Jung hat Ihnen geholfen" in senior.content()
     assert "−2:00 Std." in senior.content()
 
     volunteer.goto("/statement")
     visit(volunteer, "statement-volunteer")
-    assert "Hilfe für Hildegard Haas" in volunteer.content()
+    assert "Sie haben Hildegard Haas geholfen" in volunteer.content()
     assert "+2:00 Std." in volunteer.content()
     volunteer.goto("/home")
-    assert "Sie haben 2:00 Std. gegeben und 0:00 Std. erhalten" in volunteer.content()
+    assert "Sie haben 2:00 Std. gegeben und 0:00 Std. bekommen" in volunteer.content()
 
     # The statement prints on A4 without the menu: one month, one page.
     volunteer.goto("/statement")
@@ -196,7 +196,7 @@ def test_form_errors_are_shown_at_the_field_and_keep_the_input(
     page.wait_for_load_state()
     visit(page, "log-hours-errors")
     assert page.get_by_label("Notiz").input_value() == "Fenster geputzt"
-    assert "wie lange war es?" in page.locator("fieldset.duration").inner_text()
+    assert "Wie lange hat es gedauert?" in page.locator("fieldset.duration").inner_text()
 
 
 def test_a_volunteer_gets_403_for_another_members_statement(
@@ -264,3 +264,25 @@ def test_pages_fit_at_200_percent_zoom(browser: Any, server: Server, people: Peo
         assert not scrolls_sideways(page), path
     page.goto("/statement")
     visit(page, "statement-senior-zoom-200")
+
+
+def test_one_and_a_half_hours_typed_with_a_comma_book_1_30(
+    browser: Any, server: Server, people: People
+) -> None:
+    """Typed key by key as a person does: Chromium's <input type=number> dropped the comma of
+    "1,5", and 15:00 h were booked."""
+    page = new_page(browser, server)
+    sign_in(page, "mira@example.org", PASSWORD)
+    page.goto("/exchanges/new")
+    page.get_by_label("Oder die Mitgliedsnummer").fill(str(people.senior))
+    hours = page.get_by_label("Stunden", exact=True)
+    hours.fill("")
+    hours.press_sequentially("1,5")
+    assert hours.input_value() == "1,5"
+    page.get_by_label("Art der Hilfe").select_option(label="Einkaufen")
+    visit(page, "log-hours-decimal-comma")
+    page.get_by_role("button", name="Stunden eintragen").click()
+    page.wait_for_load_state()
+    assert "Ihre Stunden sind eingetragen" in page.content()
+    [logged] = exchanges_of(server, people.other_volunteer, people.senior)
+    assert logged.minutes == 90

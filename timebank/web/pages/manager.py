@@ -22,7 +22,17 @@ from timebank import board, directory, exchanges, ledger, members, network, over
 from timebank.errors import Invalid
 from timebank.models import ROLES, Member, id_of
 from timebank.web.forms import form_of, once_key, parse_whole, record_from_form, submit
-from timebank.web.frame import Caller, Db, Req, link, page, provide_manager, see_other
+from timebank.web.frame import (
+    Caller,
+    Db,
+    Req,
+    language_of,
+    link,
+    page,
+    provide_manager,
+    see_other,
+    written_for,
+)
 
 # --- The hub ----------------------------------------------------------------------------------
 
@@ -274,6 +284,7 @@ async def set_password(
             request,
             "manage/login_sheet.html",
             subject=subject,
+            sheet=written_for(subject),
             password=password,
             site=request.app.state.settings.base_url,
         ),
@@ -284,7 +295,10 @@ async def set_password(
 async def login_sheet(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
     subject = await members.get_member(db, member_id)
     site = request.app.state.settings.base_url
-    return page(request, "manage/login_sheet.html", subject=subject, password=None, site=site)
+    return page(
+        request, "manage/login_sheet.html",
+        subject=subject, sheet=written_for(subject), password=None, site=site,
+    )  # fmt: skip
 
 
 # --- Assisted entry for anyone -------------------------------------------------------------------
@@ -319,7 +333,7 @@ async def assisted_entry(request: Req, db: Db, manager: Caller) -> Template | Re
     return await submit(
         request,
         db,
-        lambda: record_from_form(db, manager, form),
+        lambda: record_from_form(db, manager, form, language_of(request)),
         redraw=redraw,
         done=link(request, "exchange_lists", {"done": "assisted"}),
     )

@@ -9,7 +9,7 @@ from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from timebank import access, board, exchanges, flags, i18n, members, network, overview
+from timebank import access, board, exchanges, flags, members, network, overview
 from timebank.errors import Forbidden, Invalid
 from timebank.models import URGENCIES, id_of
 from timebank.web.forms import (
@@ -22,7 +22,16 @@ from timebank.web.forms import (
     sent_key,
     submit,
 )
-from timebank.web.frame import Caller, Db, Req, link, page, see_other
+from timebank.web.frame import (
+    Caller,
+    Db,
+    Req,
+    language_of,
+    link,
+    page,
+    see_other,
+    written_for,
+)
 
 
 @get("/home", name="home", include_in_schema=False)
@@ -96,6 +105,7 @@ async def log_hours(request: Req, db: Db, member: Caller) -> Template | Redirect
             db,
             member,
             form,
+            language_of(request),
             giver_id=member.id,
             receiver_id=receiver,
             request_id=parse_whole(form.get("request_id"), "request_id"),
@@ -148,7 +158,7 @@ async def assisted_entry(request: Req, db: Db, member: Caller) -> Template | Red
     return await submit(
         request,
         db,
-        lambda: record_from_form(db, member, form),
+        lambda: record_from_form(db, member, form, language_of(request)),
         redraw=redraw,
         done=link(request, "home", {"done": "assisted"}),
     )
@@ -166,9 +176,8 @@ async def confirm(request: Req, db: Db, member: Caller, exchange_id: FromPath[in
 @post("/exchanges/{exchange_id:int}/reject", name="dispute_exchange", include_in_schema=False)
 async def dispute(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
-    reason = form.get("reason") or i18n.gettext_for(
-        member.language, "Disputed: this did not happen like this"
-    )
+    # Stored as the message id, so the manager reads it in their own language.
+    reason = form.get("reason") or exchanges.DISPUTE_NOTE
     await exchanges.reject_exchange(db, member, exchange_id, reason=reason)
     return see_other(link(request, "home", {"done": "disputed"}))
 
@@ -185,7 +194,7 @@ async def my_statement(request: Req, member: Caller) -> Redirect:
 async def statement(request: Req, db: Db, member: Caller, member_id: FromPath[int]) -> Template:
     before = parse_whole(request.query_params.get("before"), "before")
     view = await overview.statement(db, member, member_id, before=before)
-    return page(request, "statement/statement.html", statement=view)
+    return page(request, "statement/statement.html", statement=view, paper=written_for(view.member))
 
 
 @get("/donate", name="donate_form", include_in_schema=False)
@@ -212,7 +221,10 @@ async def donate(request: Req, db: Db, member: Caller) -> Template | Redirect:
         request,
         db,
         lambda: exchanges.donate_to_pool(
-            db, member, parse_duration(form), idempotency_key=sent_key(form)
+            db,
+            member,
+            parse_duration(form, language_of(request)),
+            idempotency_key=sent_key(form),
         ),
         redraw=redraw,
         done=link(request, "home", {"done": "donated"}),
