@@ -9,6 +9,7 @@ conftest.py or from a test module (tests/test_test_layout.py checks).
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
+from click.testing import Result
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -191,3 +193,24 @@ def refusal_in(language: str, exc: DomainError) -> str:
     said = i18n.render(language, exc.detail, exc.params)
     assert "{" not in said and "}" not in said, said
     return said
+
+
+def one_line_error(result: Result) -> str:
+    """A command that failed as the CLI promises: one line on stderr, no traceback."""
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("timebank: error: ")
+    return lines[0]
+
+
+def stop_process(process: subprocess.Popen[Any], *, timeout: float) -> None:
+    """Ask a server started by a test to end; kill it when it has not within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

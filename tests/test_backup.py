@@ -16,7 +16,15 @@ from alembic import command
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from tests.support import Sessions, World, account_id_of, administer, outside_loop, with_database
+from tests.support import (
+    Sessions,
+    World,
+    account_id_of,
+    administer,
+    one_line_error,
+    outside_loop,
+    with_database,
+)
 from timebank import backup as backups
 from timebank import ledger
 from timebank.cli import main
@@ -35,16 +43,6 @@ async def cli(url: str, *args: str, **env: str) -> Result:
 def succeeded(result: Result) -> str:
     assert result.exit_code == 0, (result.output, result.exception)
     return result.output
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("timebank: error: ")
-    return lines[0]
 
 
 @pytest.fixture

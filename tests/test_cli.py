@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlmodel import select
 
+from tests.support import one_line_error
 from timebank import ledger, members
 from timebank.cli import main
 from timebank.config import load_settings
@@ -28,16 +29,6 @@ async def cli(db_url: str, *args: str, **env: str) -> Result:
     """Run the command in a thread of its own: it starts its own event loop."""
     environ = {"TIMEBANK_DATABASE_URL": db_url, "TIMEBANK_ENV": "", **env}
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=environ)
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("timebank: error: ")
-    return lines[0]
 
 
 # --- member create ----------------------------------------------------------------------

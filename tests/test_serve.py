@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import administer, with_database
+from tests.support import administer, stop_process, with_database
 
 pytestmark = pytest.mark.slow
 
@@ -149,9 +149,4 @@ def test_workers_end_with_a_killed_master_and_serve_restarts_at_once(
                 os.kill(pid, signal.SIGKILL)
         for process in (master, restarted):
             if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop_process(process, timeout=60)

@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from tests.support import stop_process
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -226,12 +228,7 @@ def test_the_installed_wheel_migrates_and_serves_outside_the_checkout(
         _, _, page_de = _get(f"{base}/login", language="de")
         assert german in html.unescape(page_de), "the German catalogue did not ship"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=15)
         log.close()
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import administer, outside_loop, with_database
+from tests.support import administer, outside_loop, stop_process, with_database
 from tests.web.browser.support import ARTIFACTS, AXE, ROOT, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -110,12 +110,7 @@ def server(postgres_url: str, pg_template: str, request: pytest.FixtureRequest) 
         _wait_until_serving(url, process, log)
         yield Server(url=url, db_url=db_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=30)
         outside_loop(
             asyncio.run, administer(postgres_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         )
