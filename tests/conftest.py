@@ -14,16 +14,27 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.postgres_server import start_cluster
-from tests.support import PASSWORD, World, administer, outside_loop, with_database
+from tests.support import (
+    PASSWORD,
+    MailInbox,
+    MailServer,
+    World,
+    administer,
+    outside_loop,
+    serve_mail,
+    with_database,
+)
 from timebank.db import make_engine, make_sessionmaker, transaction, upgrade_sync
 from timebank.members import (
     NewMember,
@@ -32,7 +43,7 @@ from timebank.members import (
     create_token,
     hash_password,
 )
-from timebank.models import District, Member
+from timebank.models import District, Member, Notification
 
 REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
 
@@ -116,6 +127,10 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
+# Before every date the tests travel to (tests/test_exchanges.py goes back to March 2025).
+WORLD_JOINED = date(2025, 1, 1)
+
+
 @pytest.fixture
 async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
     async with transaction(sessions) as s:
@@ -126,6 +141,8 @@ async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
         await s.flush()
 
         async def add(name: str, role: str, email: str | None, **kw: object) -> Member:
+            # Members for some time already: help is never logged for before they joined.
+            kw.setdefault("joined_on", WORLD_JOINED)
             member = await create_member(
                 s,
                 NewMember(name=name, role=role, email=email, **kw),  # type: ignore[arg-type]
@@ -159,6 +176,8 @@ async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
                 "Otto Ohm", "professional", "otto@example.org", organization_id=other.id
             ),
         )
+        # Members for some time already: their welcome was read long ago.
+        await s.exec(delete(Notification))  # type: ignore[call-overload]
     return world
 
 
@@ -219,3 +238,16 @@ async def tokens(world: World, sessions: async_sessionmaker[AsyncSession]) -> di
                 "outside_professional",
             )
         }
+
+
+# --- A real SMTP server (tests/test_notifications.py, tests/jobs/test_delivery.py) ----------
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    yield from serve_mail(MailInbox())
+
+
+@pytest.fixture
+def refusing_mail_server() -> Iterator[MailServer]:
+    yield from serve_mail(MailInbox(refuse=True))

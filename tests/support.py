@@ -9,14 +9,19 @@ conftest.py or from a test module (tests/test_test_layout.py checks).
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from typing import Any, TypeVar
 
 import asyncpg
+from aiosmtpd.controller import Controller
 from click.testing import Result
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -24,6 +29,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import i18n, ledger, review
+from timebank.config import Settings
 from timebank.db import transaction
 from timebank.errors import DomainError
 from timebank.models import District, Flag, Member, Organization, utcnow
@@ -214,3 +220,59 @@ def stop_process(process: subprocess.Popen[Any], *, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+# --- A real SMTP server for the email tests (tests/test_notifications.py, tests/jobs/) -------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class MailInbox:
+    """An SMTP handler that keeps every message, or refuses them all ("try again later")."""
+
+    refuse: bool = False
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.refuse:
+            return "451 4.3.0 mailbox busy, try again later"
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[arg-type]
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+@dataclass
+class MailServer:
+    inbox: MailInbox
+    port: int
+
+
+def serve_mail(inbox: MailInbox) -> Iterator[MailServer]:
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield MailServer(inbox, port)
+    finally:
+        controller.stop()
+
+
+def mail_settings(db_url: str, port: int | None) -> Settings:
+    """Settings that send email to ``port`` on this machine (none: no SMTP configured)."""
+    return Settings(
+        database_url=db_url,
+        env="development",
+        secret_key="x" * 32,
+        run_scheduler=False,
+        smtp_host="127.0.0.1" if port else "",
+        smtp_port=port or 25,
+        smtp_from="netzwerk@example.org",
+        # https: one-click unsubscribe links must be (RFC 8058).
+        base_url="https://zeitbank.example.org",
+    )

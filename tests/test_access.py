@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import World, bearer, town_today
-from timebank import access, exchanges, ledger
+from timebank import access, disputes, exchanges, ledger
 from timebank.db import transaction
 from timebank.errors import Forbidden
 from timebank.members import NewMember, create_member
@@ -209,12 +209,26 @@ POST  /exchanges/{id}/reject     own     200       200    200          200     4
 POST  /exchanges/{id}/reject     given   403       403    403          200     401    401
 POST  /exchanges/{id}/reject     client  403       403    200          200     401    401
 POST  /exchanges/{id}/reject     other   403       403    403          200     401    401
+POST  /exchanges/{id}/dispute/accept   given   200 200    200          200     401    401
+POST  /exchanges/{id}/dispute/accept   own     403 403    403          200     401    401
+POST  /exchanges/{id}/dispute/withdraw own     200 200    200          200     401    401
+POST  /exchanges/{id}/dispute/withdraw given   403 403    403          200     401    401
+POST  /exchanges/{id}/dispute/withdraw client  403 403    200          200     401    401
+POST  /exchanges/{id}/dispute/settle   own     403 403    403          200     401    401
 POST  /transfers/{id}/reverse    own     403       403    403          201     401    401
 POST  /transfers/{id}/reverse    other   403       403    403          201     401    401
 POST  /pool/donations            own     201       201    201          201     401    401
 POST  /pool/payments             client  403       403    403          201     401    401
 POST  /pool/payments             other   403       403    403          201     401    401
 GET   /ledger/verify             -       403       403    403          200     401    401
+GET   /me/export                 own     200       200    200          200     401    401
+GET   /members/{id}/export       client  403       403    403          200     401    401
+POST  /members/{id}/erase        other   403       403    403          200     401    401
+GET   /organizations             -       200       200    200          200     401    401
+POST  /organizations             -       403       403    403          201     401    401
+GET   /organizations/{id}        -       200       200    200          200     401    401
+PATCH /organizations/{id}        -       403       403    403          200     401    401
+GET   /exports/{id}              -       403       403    403          200     401    401
 """
 # fmt: on
 
@@ -372,7 +386,17 @@ async def request_for(scene: Scene, row: Row, caller: str) -> tuple[str, dict[st
             exchange_id = await scene.exchange(me, scene.world.client)
         else:
             exchange_id = await scene.exchange(helper, scene.whose(target, caller))
-        body = {"reason": "stimmt so nicht"} if endpoint.endswith("reject") else None
+        body: dict[str, Any] | None = None
+        if endpoint.endswith("reject"):
+            body = {"reason": "stimmt so nicht"}
+        if "/dispute/" in endpoint:
+            # A length disputed for the receiver (the manager acts for everyone).
+            async with transaction(scene.sessions) as s:
+                await disputes.open_dispute(
+                    s, scene.world.manager, exchange_id, reason="length", minutes=15
+                )
+            if endpoint.endswith("settle"):
+                body = {"outcome": "rejected", "note": "geklärt"}
         return endpoint.replace("{id}", str(exchange_id)), body
     if endpoint == "/transfers/{id}/reverse":
         transfer_id = await scene.booked_transfer(scene.whose(target, caller))
@@ -383,6 +407,19 @@ async def request_for(scene: Scene, row: Row, caller: str) -> tuple[str, dict[st
         return endpoint, {"exchange_id": await scene.exchange(helper, scene.whose(target, caller))}
     if endpoint == "/ledger/verify":
         return endpoint, None
+    if endpoint == "/me/export":
+        return endpoint, None
+    if endpoint.startswith("/members/{id}/"):
+        path = endpoint.replace("{id}", str(scene.whose(target, caller).id))
+        return path, ({"reason": "auf Wunsch"} if row.method == "POST" else None)
+    if endpoint == "/organizations":
+        body = {"name": f"Verein {caller}"} if row.method == "POST" else None
+        return endpoint, body
+    if endpoint == "/organizations/{id}":
+        path = f"/organizations/{scene.world.org.id}"
+        return path, ({"phone": "0521 1"} if row.method == "PATCH" else None)
+    if endpoint == "/exports/{id}":
+        return "/exports/members.csv", None
     raise AssertionError(f"no request for {row}")
 
 

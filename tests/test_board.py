@@ -405,6 +405,7 @@ async def test_suggested_helpers_are_ranked_by_fit_district_and_load(sessions, w
                     district_id=district,
                     category_ids=cats,
                     organization_id=world.org.id if role == "professional" else None,
+                    joined_on=today - timedelta(days=365),
                 ),
                 actor=None,
             )
@@ -432,6 +433,8 @@ async def test_suggested_helpers_are_ranked_by_fit_district_and_load(sessions, w
                 minutes=minutes,
                 performed_on=today - timedelta(days=days_ago),
                 category="shopping",
+                # Logged back then (the help-date window counts from the day it was logged).
+                today=today - timedelta(days=days_ago),
             )
     elsewhere = await ask(sessions, world.senior, world.senior, today=today)
     async with transaction(sessions) as s:
@@ -500,3 +503,55 @@ async def test_the_board_refuses_in_german_and_turkish_with_the_values(sessions,
     # No number a member could not place: just which thing is missing.
     assert "Anfrage" in refusal_in("de", gone.value) and "9999" not in refusal_in("de", gone.value)
     assert "yardım talebi" in refusal_in("tr", gone.value)
+
+
+# --- How the two sides reach each other (issue 9, point 3) --------------------------------------
+
+
+async def test_each_side_sees_the_others_contact_once_a_helper_is_chosen_and_not_before(
+    sessions, world
+):
+    async with transaction(sessions) as s:
+        for member, phone, when in (
+            (world.senior, "0176 111", "vormittags"),
+            (world.volunteer, "0176 222", "abends ab 18 Uhr"),
+        ):
+            found = await s.get(Member, member.id)
+            assert found is not None
+            found.phone, found.best_time_to_call = phone, when
+    request = await ask(sessions, world.senior, world.senior, contact="0176 111 (Festnetz)")
+    async with transaction(sessions) as s:
+        await board.respond(s, world.volunteer, request.id, today=TODAY)  # type: ignore[arg-type]
+
+    async def seen(actor: Member) -> board.Contacts:
+        async with transaction(sessions) as s:
+            found = await s.get(HelpRequest, request.id)
+            assert found is not None
+            return await board.contacts(s, actor, found)
+
+    # Before: nobody but the office; the requester sees only what they gave, as theirs.
+    for actor in (world.volunteer, world.volunteer2, world.outside_professional):
+        assert await seen(actor) == board.Contacts(None, None, None)
+    mine = await seen(world.senior)
+    assert (mine.requester, mine.helper, mine.own) == (None, None, "0176 111 (Festnetz)")
+    office = await seen(world.manager)
+    assert office.requester is not None and office.requester.phone == "0176 111 (Festnetz)"
+
+    async with transaction(sessions) as s:
+        await board.accept_helper(s, world.senior, request.id, world.volunteer.id)  # type: ignore[arg-type]
+
+    # After: each side the other's name, phone and best time to call; a third member nothing.
+    helper_sees = await seen(world.volunteer)
+    assert helper_sees.helper is None and helper_sees.own is None
+    assert helper_sees.requester == board.Contact(
+        "Sieglinde Sommer", "0176 111 (Festnetz)", "sieglinde@example.org", "vormittags"
+    )
+    senior_sees = await seen(world.senior)
+    assert senior_sees.requester is None  # never their own number as someone to reach
+    assert senior_sees.helper == board.Contact(
+        "Volker Vogel", "0176 222", "volker@example.org", "abends ab 18 Uhr"
+    )
+    for third in (world.volunteer2, world.outside_professional):
+        assert await seen(third) == board.Contacts(None, None, None)
+    office = await seen(world.manager)
+    assert office.requester is not None and office.helper is not None

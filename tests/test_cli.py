@@ -19,7 +19,7 @@ from timebank import ledger, members
 from timebank.cli import main
 from timebank.config import load_settings
 from timebank.db import transaction
-from timebank.models import Member
+from timebank.models import Member, Organization
 from timebank.web.app import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -110,6 +110,46 @@ async def test_token_create_prints_a_token_last_that_authenticates(db_url, sessi
 async def test_token_create_for_an_unknown_email_is_one_line(db_url, world):
     line = one_line_error(await cli(db_url, "token", "create", "nobody@example.org"))
     assert "nobody@example.org" in line
+
+
+# --- organization create / list -------------------------------------------------------------
+
+
+async def test_organization_create_adds_an_organisation_and_list_shows_it(db_url, sessions, world):
+    result = await cli(
+        db_url,
+        *("organization", "create", "--name", "Seniorenbüro der Stadt", "--kind", "city"),
+        *("--contact", "Frau Wagner", "--phone", "0621 1", "--email", "Senioren@Stadt.example"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "Seniorenbüro der Stadt" in result.output
+    async with transaction(sessions) as s:
+        made = await s.scalar(select(Organization).where(Organization.name.startswith("Senioren")))  # type: ignore[attr-defined]
+        assert made is not None
+        assert (made.kind, made.contact_person, made.email) == (
+            "city", "Frau Wagner", "senioren@stadt.example",
+        )  # fmt: skip
+    listed = await cli(db_url, "organization", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert [line.strip().split("  ")[1] for line in lines] == [
+        "Caritas Nord", "Diakonie Süd", "Seniorenbüro der Stadt",
+    ]  # fmt: skip
+    assert "(city, active)  Frau Wagner" in lines[2]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--name", "Caritas Nord"), "exists already"),
+        (("--name", "Neu", "--kind", "club"), "kind of organisation"),
+        (("--name", " "), "needs a name"),
+        (("--name", "Neu", "--email", "nope"), "not an email address"),
+    ],
+)
+async def test_organization_create_refuses_bad_input_in_one_line(db_url, world, args, says):
+    line = one_line_error(await cli(db_url, "organization", "create", *args))
+    assert says in line
 
 
 # --- ledger verify ----------------------------------------------------------------------

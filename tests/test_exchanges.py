@@ -216,15 +216,14 @@ async def test_staffs_help_to_their_own_client_is_not_confirmed_automatically(se
     assert (await exchange(sessions, other.exchange.id)).status == "confirmed"
 
 
-async def test_an_assisted_entry_beyond_a_limit_writes_nothing(sessions, world):
+async def test_an_assisted_entry_beyond_a_limit_is_held_and_books_nothing(sessions, world):
     async with transaction(sessions) as s:
         account = await ledger.account_of_member(s, world.client.id)  # type: ignore[arg-type]
         account.min_minutes = -30
         s.add(account)
-    with pytest.raises(ledger.BalanceLimitExceeded):
-        await log(sessions, world.professional, world.volunteer, world.client, 31)
-    async with transaction(sessions) as s:
-        assert (await s.exec(select(Exchange))).all() == []
+    entered = await log(sessions, world.professional, world.volunteer, world.client, 31)
+    assert (entered.exchange.status, entered.transfer) == ("held", None)
+    assert entered.exchange.held_for == "minimum"
     assert await transfers(sessions) == []
 
 

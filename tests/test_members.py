@@ -87,9 +87,13 @@ async def test_a_district_is_named_by_name_or_id_and_an_unknown_one_is_a_field_e
 
 async def test_an_organisation_gets_its_own_account_and_a_unique_name(sessions, world):
     async with transaction(sessions) as s:
-        org = await members.create_organization(s, "Pfarrei St. Anna", "parish")
+        org = await members.create_organization(s, "Pfarrei St. Anna", "other")
         account = await s.scalar(select(Account).where(Account.organization_id == org.id))
     assert account is not None and account.kind == "organization"
+    with pytest.raises(Invalid) as refused:
+        async with transaction(sessions) as s:
+            await members.create_organization(s, "Pfarrei St. Paul", "parish")
+    assert refused.value.field == "kind"
     with pytest.raises(Conflict):
         async with transaction(sessions) as s:
             await members.create_organization(s, "Pfarrei St. Anna")

@@ -208,7 +208,7 @@ async def test_the_statement_groups_by_the_towns_month(
     await book_at_the_end_of_june(sessions, world)
     await set_timezone(sessions, timezone)
     async with transaction(sessions) as s:
-        statement = await overview.statement(s, world.senior, world.senior.id)  # type: ignore[arg-type]
+        statement = await overview.statement(s, world.senior, world.senior.id, year=2026)  # type: ignore[arg-type]
     assert [m.first_day for m in statement.months] == [month]
 
 
@@ -253,7 +253,7 @@ async def test_pages_show_stored_moments_on_the_towns_day(
     await book_at_the_end_of_june(sessions, world)
     await set_timezone(sessions, timezone)
     await sign_in(client, "sieglinde@example.org")
-    answer = await client.get(f"/members/{world.senior.id}/statement")
+    answer = await client.get(f"/members/{world.senior.id}/statement?year=2026")
     assert answer.status_code == 200, answer.text
     assert f'<time datetime="{day}">' in answer.text
 

@@ -131,6 +131,13 @@ def require_decide_exchange(actor: Member, exchange: Exchange, receiver: Member)
     raise Forbidden("only the person who received the help can confirm or reject it")
 
 
+def require_answer_dispute(actor: Member, giver: Member) -> None:
+    """The giver (or staff acting for them) answers a dispute about their help: accepts the
+    receiver's corrected length. Everything else about a dispute is the manager's."""
+    if not can_act_as(actor, giver):
+        raise Forbidden("only the person who gave the help can accept a corrected length")
+
+
 # --- board: help requests, responses, offers, matching ---------------------------------------
 
 
@@ -161,10 +168,18 @@ def require_manage_request(actor: Member, requester: Member) -> None:
 
 
 def can_see_request_contact(actor: Member, request: HelpRequest, requester: Member) -> bool:
-    """How to reach the requester is shown to them, their staff and the accepted helper."""
-    if can_act_as(actor, requester):
+    """How to reach the requester (name, phone, best time to call): the office always; the
+    chosen helper once they are chosen, and nobody else before (issue 9, point 3). The
+    requester's own side sees what they gave as theirs, not as someone to reach."""
+    if is_manager(actor):
         return True
     return actor.active and request.helper_id is not None and actor.id == request.helper_id
+
+
+def can_see_helper_contact(actor: Member, request: HelpRequest, requester: Member) -> bool:
+    """How to reach the chosen helper: the requester and staff acting for them, the office;
+    only once a helper is chosen."""
+    return request.helper_id is not None and (is_manager(actor) or can_act_as(actor, requester))
 
 
 def require_suggest_helpers(actor: Member, requester: Member) -> None:
@@ -188,6 +203,14 @@ def require_manage_offer(actor: Member, owner: Member) -> None:
 
 def require_board_reader(actor: Member) -> None:
     require_active(actor)
+
+
+def require_has_clients(actor: Member) -> None:
+    """A professional's own clients list and adding a client without a login: the members
+    of their organisation are theirs to look after (issue 9, point 6). The manager acts for
+    everyone through the members list."""
+    if not (actor.active and actor.role == "professional" and actor.organization_id is not None):
+        raise Forbidden("only staff of a member organisation look after clients")
 
 
 # --- flags (issue 4: the balance review and the manager's follow-up) -----------------------

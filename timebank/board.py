@@ -29,6 +29,10 @@ Signatures (``session`` is an ``AsyncSession``, ``actor`` the signed-in ``Member
                 include_expired=False, page=1, per_page=20, today=None) -> Page[OfferCard]
     offers_of(session, actor, member_id) -> list[OfferCard]
     close_offer(session, actor, offer_id) -> Offer
+    take_up_offer(session, actor, offer_id, *, member_id, today=None) -> HelpRequest  # matched
+    withdraw_response(session, actor, request_id) -> None          # take back "I can help"
+    offered_help(session, actor, request_ids) -> set[int]          # which the actor answered
+    expected_at(session, helper) -> list[RequestCard]              # matched, they are helper
     suggested_helpers(session, actor, request_id, *, limit=5, today=None) -> list[Suggestion]
     matching(session, actor, *, page=1, per_page=10, per_request=5, today=None)
         -> Page[tuple[RequestCard, list[Suggestion]]]
@@ -49,8 +53,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
-from timebank import access, network
+from timebank import access, network, notifications
 from timebank.errors import Conflict, Invalid, NotFound
+from timebank.i18n import N_
 from timebank.members import get_member
 from timebank.models import (
     URGENCIES,
@@ -194,6 +199,9 @@ async def create_request(
         raise Invalid("choose how urgent it is", field="urgency")
     if needed_on is not None and needed_on < today:
         raise Invalid("this date has already passed", field="needed_on")
+    if needed_on is not None and needed_on > today + timedelta(days=MAX_EXPIRY_DAYS):
+        # Marked at the day asked for: it would become the expiry date, a field the form lacks.
+        raise Invalid("this date is more than a year away", field="needed_on")
     if expires_on is None and needed_on is not None:
         expires_on = needed_on
     request = HelpRequest(
@@ -413,6 +421,7 @@ async def respond(
     )
     session.add(response)
     await session.flush()
+    await notifications.helper_offered(session, request, actor)
     return response
 
 
@@ -461,6 +470,7 @@ async def accept_helper(
     request.closed_at = utcnow()
     session.add(request)
     await session.flush()
+    await notifications.helper_chosen(session, request, actor)
     return request
 
 
@@ -493,6 +503,43 @@ async def expire_past(session: AsyncSession, *, today: date | None = None) -> in
     )
     await session.flush()
     return (requests.rowcount or 0) + (offers.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach one side of a matched request."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    best_time_to_call: str | None
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """What the request page may show the actor: the requester's way to be reached (to the
+    chosen helper and the office), the helper's (to the requester's side and the office),
+    and the contact the requester gave, to their own side as theirs."""
+
+    requester: Contact | None
+    helper: Contact | None
+    own: str | None
+
+
+async def contacts(session: AsyncSession, actor: Member, request: HelpRequest) -> Contacts:
+    """Each side of a request sees the other's name, phone and best time to call once a
+    helper is chosen; before that nobody but the office (``access``)."""
+    requester = await get_member(session, request.member_id)
+    helper = await session.get(Member, request.helper_id) if request.helper_id else None
+    theirs = None
+    if access.can_see_request_contact(actor, request, requester):
+        phone = request.contact or requester.phone
+        theirs = Contact(requester.name, phone, requester.email, requester.best_time_to_call)
+    helpers = None
+    if helper is not None and access.can_see_helper_contact(actor, request, requester):
+        helpers = Contact(helper.name, helper.phone, helper.email, helper.best_time_to_call)
+    own = request.contact if access.can_act_as(actor, requester) else None
+    return Contacts(theirs, helpers, own)
 
 
 # --- Offers ---------------------------------------------------------------------------------
@@ -576,6 +623,14 @@ async def open_offers(
     return Page([OfferCard(*r) for r in rows.all()], total or 0, page, per_page)
 
 
+async def get_offer(session: AsyncSession, actor: Member, offer_id: int) -> OfferCard:
+    access.require_board_reader(actor)
+    row = (await session.exec(_offer_cards().where(Offer.id == offer_id))).first()
+    if row is None:
+        raise NotFound("this offer was not found")
+    return OfferCard(*row)
+
+
 async def offers_of(session: AsyncSession, actor: Member, member_id: int) -> list[OfferCard]:
     member = await get_member(session, member_id)
     access.require_manage_offer(actor, member)
@@ -597,6 +652,141 @@ async def close_offer(session: AsyncSession, actor: Member, offer_id: int) -> Of
     session.add(offer)
     await session.flush()
     return offer
+
+
+# --- Taking up an offer, taking back an offer of help (issue 9, point 5) ---------------------
+
+# What the member who offered help is told (or the staff who act for them).
+OFFER_TAKEN_SUBJECT = N_("Your offer was taken up: {title}")
+OFFER_TAKEN_BODY = N_(
+    "{name} would like the help {helper} offered: „{title}“. "
+    "Please get in touch with {name} to agree on a time."
+)
+
+
+async def take_up_offer(
+    session: AsyncSession,
+    actor: Member,
+    offer_id: int,
+    *,
+    member_id: int,
+    today: date | None = None,
+) -> HelpRequest:
+    """``member_id`` takes up an offer ("Das möchte ich"), themselves or through the staff
+    who act for them: a request in the offer's kind of help and the receiver's district,
+    matched at once to the member who offered it, who is told. Taken up again while that
+    request runs (a double click), the same request is returned and nobody is told twice;
+    the offer itself stays on the board for others."""
+    today = today or await network.today(session)
+    offer = await session.scalar(
+        select(Offer)
+        .where(Offer.id == offer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if offer is None:
+        raise NotFound("this offer was not found")
+    receiver = await get_member(session, member_id)
+    access.require_request_help_for(actor, receiver)
+    if receiver.id == offer.member_id:
+        raise Conflict("nobody can take up their own offer")
+    running = await session.scalar(
+        select(HelpRequest).where(
+            HelpRequest.offer_id == offer_id,
+            HelpRequest.member_id == receiver.id,
+            col(HelpRequest.status).in_(("open", "matched")),
+        )
+    )
+    if running is not None:
+        return running
+    helper = await get_member(session, offer.member_id)
+    if (
+        offer.status != "open"
+        or (offer.expires_on is not None and offer.expires_on < today)
+        or not helper.active
+    ):
+        raise Conflict("this offer is no longer open", status=offer.status)
+    request = HelpRequest(
+        member_id=id_of(receiver),
+        entered_by_id=id_of(actor),
+        category_id=offer.category_id,
+        district_id=receiver.district_id,
+        title=offer.title,
+        description=offer.description,
+        contact=receiver.phone,
+        expires_on=_expiry(None, today),
+        status="matched",
+        helper_id=id_of(helper),
+        offer_id=offer_id,
+        closed_at=utcnow(),
+    )
+    session.add(request)
+    await session.flush()
+    session.add(RequestResponse(request_id=id_of(request), helper_id=id_of(helper), accepted=True))
+    await session.flush()
+    for person in await notifications.people_to_tell(session, helper):
+        await notifications.notify(
+            session,
+            person,
+            kind="offer_taken_up",
+            subject=OFFER_TAKEN_SUBJECT,
+            body=OFFER_TAKEN_BODY,
+            params={"name": receiver.name, "helper": helper.name, "title": offer.title},
+            key=f"offer_taken_up:{request.id}:{person.id}",
+            link=notifications.request_path(request.id),
+        )
+    return request
+
+
+async def withdraw_response(session: AsyncSession, actor: Member, request_id: int) -> None:
+    """The helper takes back their "I can help" while they are not the chosen helper;
+    taking back what is not there is harmless (a second click)."""
+    access.require_active(actor)
+    await _load_request(session, request_id, lock=True)
+    response = await session.scalar(
+        select(RequestResponse).where(
+            RequestResponse.request_id == request_id, RequestResponse.helper_id == actor.id
+        )
+    )
+    if response is None:
+        return
+    if response.accepted:
+        raise Conflict(
+            "you are the chosen helper: if you cannot come, please tell the person "
+            "or the network office"
+        )
+    await session.delete(response)
+    await session.flush()
+
+
+async def offered_help(
+    session: AsyncSession, actor: Member, request_ids: list[int]
+) -> set[int]:
+    """Which of these requests the actor has offered to help with (the board marks them)."""
+    if not request_ids:
+        return set()
+    rows = await session.exec(
+        select(RequestResponse.request_id).where(
+            RequestResponse.helper_id == actor.id,
+            col(RequestResponse.request_id).in_(request_ids),
+        )
+    )
+    return set(rows.all())
+
+
+async def expected_at(session: AsyncSession, helper: Member) -> list[RequestCard]:
+    """Matched requests the member is the chosen helper of: where they are expected."""
+    access.require_board_reader(helper)
+    rows = await session.exec(
+        _request_cards()
+        .where(HelpRequest.helper_id == helper.id, HelpRequest.status == "matched")
+        .order_by(
+            col(HelpRequest.needed_on).is_(None),
+            col(HelpRequest.needed_on),
+            col(HelpRequest.id),
+        )
+    )
+    return [_to_request_card(r) for r in rows.all()]
 
 
 # --- Matching -------------------------------------------------------------------------------

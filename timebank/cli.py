@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import backup as backups
 from timebank import demo as demo_network
-from timebank import i18n, job_runs, ledger, members, network
+from timebank import i18n, job_runs, ledger, members, network, organizations
 from timebank.config import ConfigError, Settings, load_settings
 from timebank.db import (
     SchemaBehind,
@@ -38,7 +38,7 @@ from timebank.errors import DomainError
 from timebank.jobs.registry import JOBS
 from timebank.jobs.runs import RunOutcome, run_job
 from timebank.jobs.scheduler import JobScheduler
-from timebank.models import ROLES, JobRun, id_of, utcnow
+from timebank.models import ORGANIZATION_KINDS, ROLES, JobRun, id_of, utcnow
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -362,6 +362,70 @@ def member_create(
     )
 
 
+# --- organization ---------------------------------------------------------------------------
+
+
+@main.group()
+def organization() -> None:
+    """Member organisations (welfare associations, care providers, the city's offices)."""
+
+
+@organization.command("create")
+@click.option("--name", required=True, help="The organisation's name.")
+@click.option(
+    "--kind", default="welfare", show_default=True, help=f"One of: {', '.join(ORGANIZATION_KINDS)}."
+)
+@click.option("--contact", "contact_person", default=None, help="Contact person.")
+@click.option("--address", default=None, help="Postal address.")
+@click.option("--phone", default=None, help="Phone number.")
+@click.option("--email", default=None, help="Email address.")
+def organization_create(
+    name: str,
+    kind: str,
+    contact_person: str | None,
+    address: str | None,
+    phone: str | None,
+    email: str | None,
+) -> None:
+    """Add an organisation and its time account (as the operator)."""
+    settings = tool_settings()
+
+    async def work(session: AsyncSession) -> tuple[int, int, str]:
+        fields = organizations.OrganizationFields(
+            name=name,
+            kind=kind,
+            contact_person=contact_person,
+            address=address,
+            phone=phone,
+            email=email,
+        )
+        made = await organizations.create(session, None, fields)
+        account = await organizations.account_of(session, id_of(made))
+        return id_of(made), id_of(account), made.name
+
+    organization_id, account_id, shown = run(lambda: _in_transaction(settings, work))
+    click.echo(f"organisation {organization_id} created: {shown} ({kind}), account {account_id}")
+
+
+@organization.command("list")
+def organization_list() -> None:
+    """Every organisation: id, name, kind, active or not, contact."""
+    settings = tool_settings()
+
+    async def work(session: AsyncSession) -> list[tuple[int, str, str, bool, str]]:
+        return [
+            (id_of(o), o.name, o.kind, o.active, o.contact_person or "")
+            for o in await organizations.all_organizations(session)
+        ]
+
+    rows = run(lambda: _in_transaction(settings, work))
+    if not rows:
+        click.echo("no organisations yet")
+    for number, name, kind, active, contact in rows:
+        state = "active" if active else "deactivated"
+        click.echo(f"{number:>5}  {name}  ({kind}, {state}){'  ' + contact if contact else ''}")
+
+
 # --- token ----------------------------------------------------------------------------------
 
 
@@ -413,7 +477,22 @@ def ledger_verify() -> None:
         raise Fail(
             f"the books do not balance: all balances add up to {report.total_minutes} min, not 0"
         )
-    click.echo(f"ok: {report.accounts} accounts, {report.transfers} transfers, all balances match")
+    for row in report.month_mismatches:
+        differs = ", ".join(f"{c} {d:+d}" for c, d in row.differences.items())
+        click.echo(
+            f"account {row.account_id}, {row.month:%Y-%m}, category {row.category_id}: "
+            f"the monthly figures differ from the transfers by {differs}",
+            err=True,
+        )
+    if report.month_mismatches:
+        raise Fail(
+            f"the monthly figures (account_months) differ from the transfers in "
+            f"{len(report.month_mismatches)} row(s)"
+        )
+    click.echo(
+        f"ok: {report.accounts} accounts, {report.transfers} transfers, "
+        "all balances match and so do the monthly figures"
+    )
 
 
 # --- jobs / scheduler: added below this line (issue 4) --------------------------------------

@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import board, exchanges, ledger, members, network
+from timebank import board, disputes, exchanges, ledger, members, network
 from timebank.db import make_engine, make_sessionmaker, transaction
 from timebank.members import NewMember
 from timebank.models import (
@@ -37,6 +37,7 @@ from timebank.models import (
     District,
     Exchange,
     Member,
+    NetworkSettings,
     Organization,
     Transfer,
     id_of,
@@ -757,7 +758,69 @@ async def _board(session: AsyncSession, cast: Cast, rng: random.Random, today: d
     await session.flush()
 
 
+# --- The office and the members' addresses ----------------------------------------------------
+
+STREETS = (
+    "Lindenallee", "Marktstraße", "Am Mühlbach", "Rosenweg", "Bergstraße", "Hafenstraße",
+    "Eichenweg", "Schulstraße", "Gartenstraße", "Kirchplatz",
+)  # fmt: skip
+TOWN = "Lindenfeld"
+POSTCODE = "34567"
+
+
+async def _office_and_addresses(session: AsyncSession, cast: Cast) -> None:
+    """The office's letterhead, and a postal address for everyone without email (the post
+    page writes them letters). Chosen by member id, not drawn from ``rng``: the rest of the
+    demo stays the same."""
+    settings = await session.get(NetworkSettings, 1) or NetworkSettings()
+    settings.network_name = "Zeitbank Lindenfeld"
+    settings.office_address = "Nachbarschaftshaus Lindenfeld\nMarktstraße 12\n34567 Lindenfeld"
+    settings.office_phone = "04321 98765-0"
+    settings.office_hours = "Mo–Do 9–12 Uhr, Di 14–17 Uhr"
+    settings.office_contact = cast.manager.member.name
+    settings.office_email = f"buero@{EMAIL_DOMAIN}"
+    session.add(settings)
+    for person in (*cast.seniors, *cast.volunteers):
+        member = person.member
+        if member.email is None:
+            number = id_of(member)
+            member.street = f"{STREETS[number % len(STREETS)]} {number % 40 + 1}"
+            member.postcode = POSTCODE
+            member.town = TOWN
+            session.add(member)
+    await session.flush()
+
+
 # --- Entry points ------------------------------------------------------------------------------
+
+
+async def _a_dispute(session: AsyncSession, cast: Cast, today: date) -> None:
+    """Help the demo senior disputes (it took less time), so the demo volunteer's home page
+    and the manager's dispute queue show a dispute. No random numbers: the rest of the demo
+    stays as the seed makes it."""
+    giver = next(v for v in cast.volunteers if v is not cast.inactive)
+    senior = cast.login_senior.member
+    day = today - timedelta(days=2)
+    logged = await exchanges.record_exchange(
+        session,
+        giver.member,
+        giver_id=id_of(giver.member),
+        receiver_id=id_of(senior),
+        minutes=120,
+        performed_on=day,
+        category="shopping",
+        note="Wocheneinkauf und Apotheke",
+        at=datetime.combine(day, time(18, 30), tzinfo=UTC),
+    )
+    await disputes.open_dispute(
+        session,
+        senior,
+        id_of(logged.exchange),
+        reason="length",
+        minutes=90,
+        note="Wir waren nach anderthalb Stunden fertig.",
+        at=datetime.combine(day + timedelta(days=1), time(9, 15), tzinfo=UTC),
+    )
 
 
 async def has_members(session: AsyncSession) -> bool:
@@ -771,8 +834,10 @@ async def seed_demo(
     today = today or await network.today(session)
     rng = random.Random(seed)
     cast = await _cast(session, rng, today)
+    await _office_and_addresses(session, cast)
     await _book_history(session, cast, rng, today)
     await _board(session, cast, rng, today)
+    await _a_dispute(session, cast, today)
     count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
     return DemoSummary(
         seed=seed,

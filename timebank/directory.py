@@ -53,6 +53,7 @@ from timebank.members import (
     ROLE_NOT_LISTED,
     get_member,
     normalize_email,
+    postal_address,
 )
 from timebank.models import (
     LANGUAGES,
@@ -376,8 +377,12 @@ class MemberChanges:
     district_id: int | None = None
     language: str = "de"
     availability: str | None = None
+    best_time_to_call: str | None = None
     active: bool = True
     category_ids: tuple[int, ...] = field(default_factory=tuple)
+    street: str | None = None
+    postcode: str | None = None
+    town: str | None = None
 
 
 async def update_member(
@@ -414,6 +419,9 @@ async def update_member(
     known = set((await session.exec(select(Category.id))).all())
     if not set(changes.category_ids) <= known:
         raise Invalid("choose kinds of help from the list", field="category_ids")
+    member.street, member.postcode, member.town = postal_address(
+        changes.street, changes.postcode, changes.town
+    )
 
     member.name = name
     member.role = changes.role
@@ -423,6 +431,7 @@ async def update_member(
     member.district_id = changes.district_id
     member.language = changes.language
     member.availability = (changes.availability or "").strip()[:200] or None
+    member.best_time_to_call = (changes.best_time_to_call or "").strip()[:200] or None
     member.active = changes.active
     session.add(member)
     chosen = (

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, ledger, network
+from timebank import access, held, ledger, network, notifications
 from timebank.errors import Conflict, Forbidden, Invalid, NotFound
-from timebank.i18n import N_
+from timebank.i18n import N_, Minutes
 from timebank.members import category_by_slug, get_account, get_member
 from timebank.models import Account, Category, Exchange, Member, Transfer, id_of, utcnow
 
@@ -33,7 +33,10 @@ NOT_PENDING = {
     "confirmed": N_("this help entry was confirmed already"),
     "rejected": N_("this help entry was rejected already"),
     "reversed": N_("this help entry was confirmed already, and its hours were booked back"),
+    "held": N_("this help entry was confirmed already, and the network office settles it"),
+    "disputed": N_("this help entry is disputed: it is decided when the dispute is settled"),
 }
+OVERRIDE_NEEDED = N_("say why it is booked beyond the limit (a few words are enough)")
 
 
 class GiverCannotConfirm(Forbidden):
@@ -152,10 +155,13 @@ async def record_exchange(
         raise Invalid(
             "the date lies in the future: log help after it happened", field="performed_on"
         )
-    if performed_on < network.earliest_help_day(today):
+    earliest = network.earliest_help_day(await network.network_settings(session), today)
+    if performed_on < earliest:
         raise Invalid(
-            "the date lies too far back: help can be logged up to a year after it happened",
+            "the date lies too far back: help can be logged up to {days} days after it "
+            "happened, so from {day} on",
             field="performed_on",
+            params={"days": (today - earliest).days, "day": earliest},
         )
     if giver_id == receiver_id:
         raise Invalid("giver and receiver must be two different people", field="receiver_id")
@@ -164,6 +170,13 @@ async def record_exchange(
         raise Invalid(NOTE_TOO_LONG, field="note", params={"count": MAX_NOTE})
     giver = await _active_member(session, giver_id, "giver_id")
     receiver = await _active_member(session, receiver_id, "receiver_id")
+    for member in (giver, receiver):
+        if performed_on < member.joined_on:
+            raise Invalid(
+                "{name} joined the network on {day}: the help cannot have been before that",
+                field="performed_on",
+                params={"name": member.name, "day": member.joined_on},
+            )
     cat = await category_by_slug(session, category)
     confirm_now = access.entry_confirms_at_once(actor, giver, receiver)
 
@@ -197,7 +210,12 @@ async def record_exchange(
             return await the_earlier(earlier)
     transfer = None
     if confirm_now:
-        transfer = await _book(session, exchange, actor, override_reason=override_reason, at=at)
+        transfer = await _book_or_hold(
+            session, exchange, actor, override_reason=override_reason, at=at
+        )
+        if _plainly_booked(exchange):
+            await notifications.help_confirmed(session, exchange, actor)
+    await notifications.hours_logged(session, exchange, actor)
     return ExchangeResult(exchange, transfer)
 
 
@@ -207,6 +225,7 @@ async def _book(
     actor: Member | None,
     *,
     from_pool: bool = False,
+    to_pool: bool = False,
     override_reason: str | None = None,
     reason: str | None = None,
     at: datetime | None = None,
@@ -219,10 +238,12 @@ async def _book(
             session, exchange.giver_id, exchange.receiver_id
         )
         payer_id = accounts[exchange.receiver_id]
+    # The giver's account full, by the network's choice: the pool takes the hours instead.
+    payee_id = id_of(await ledger.pool_account(session)) if to_pool else accounts[exchange.giver_id]
     transfer = await ledger.post_transfer(
         session,
         from_account_id=payer_id,
-        to_account_id=accounts[exchange.giver_id],
+        to_account_id=payee_id,
         minutes=exchange.minutes,
         kind="pool_payment" if from_pool else "exchange",
         actor=actor,
@@ -238,6 +259,66 @@ async def _book(
     session.add(exchange)
     await session.flush()
     return transfer
+
+
+# Notes the books keep on help booked otherwise than receiver → giver (see SYSTEM_NOTES).
+POOL_COVER_NOTE = "paid by the community pool: the network's monthly allowance"
+TO_POOL_NOTE = "the helper's time account was full: the hours went to the community pool"
+
+
+async def _settled(session: AsyncSession, exchange: Exchange, how: str) -> None:
+    exchange.settled_as = how
+    session.add(exchange)
+    await session.flush()
+
+
+async def _book_or_hold(
+    session: AsyncSession,
+    exchange: Exchange,
+    actor: Member | None,
+    *,
+    override_reason: str | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> Transfer | None:
+    """Book confirmed help; where a balance limit refuses it, nobody is refused
+    (``timebank.held``): the pool covers it by the network's allowance, or the hours go to
+    the pool when the giver's account is full and the network says so, or the exchange is
+    held for the office (None: nothing booked). A manager's ``override_reason`` books it
+    beyond the limit at once."""
+    if override_reason is not None:
+        return await _book(session, exchange, actor, override_reason=override_reason, at=at)
+    try:
+        return await _book(session, exchange, actor, reason=reason, at=at)
+    except ledger.BalanceLimitExceeded as refused:
+        # The ledger refuses before it writes anything (the accounts stay locked by us).
+        beyond = str(refused.extra.get("limit", "minimum"))
+    policy = network.held_policy(await network.network_settings(session))
+    try:
+        if beyond == "minimum" and await held.may_cover(session, exchange, at):
+            transfer = await _book(
+                session, exchange, actor, from_pool=True, reason=POOL_COVER_NOTE, at=at
+            )
+            await _settled(session, exchange, "pool_cover")
+            await held.tell_settled(session, exchange)
+            return transfer
+        if beyond == "maximum" and policy.giver_full_action == "pool":
+            transfer = await _book(
+                session, exchange, actor, to_pool=True, reason=TO_POOL_NOTE, at=at
+            )
+            await _settled(session, exchange, "to_pool")
+            await held.tell_to_pool(session, exchange)
+            return transfer
+    except ledger.BalanceLimitExceeded:
+        pass  # another limit (the pool's, the giver's): the office decides
+    exchange.status = "held"
+    exchange.held_for = beyond
+    exchange.decided_by_id = actor.id if actor is not None else None
+    exchange.decided_at = at or utcnow()
+    session.add(exchange)
+    await session.flush()
+    await held.tell_held(session, exchange)
+    return None
 
 
 async def _pending_for_update(session: AsyncSession, exchange_id: int) -> Exchange:
@@ -284,28 +365,38 @@ async def confirm_exchange(
         )
     if exchange.status == "confirmed":
         return ExchangeResult(exchange, await _booked_transfer(session, exchange))
-    if exchange.status != "pending":
+    if exchange.status == "held" and override_reason is None:
+        return ExchangeResult(exchange, None)  # confirmed once already: the office settles it
+    if exchange.status not in ("pending", "held"):
         raise _not_pending(exchange)
-    transfer = await _book(session, exchange, actor, override_reason=override_reason, at=at)
+    if exchange.status == "held":
+        # Only the manager's reason books held help here (as the queue's override does).
+        return await book_with_override(session, actor, exchange_id, override_reason, at=at)
+    transfer = await _book_or_hold(session, exchange, actor, override_reason=override_reason, at=at)
+    if _plainly_booked(exchange):
+        await notifications.help_confirmed(session, exchange, actor)
     return ExchangeResult(exchange, transfer)
 
 
+def _plainly_booked(exchange: Exchange) -> bool:
+    """Booked from the receiver to the giver: ``timebank.held`` tells of everything else."""
+    return exchange.status == "confirmed" and exchange.settled_as is None
+
+
 async def auto_confirm(session: AsyncSession, exchange: Exchange, *, at: datetime) -> bool:
-    """Book a long-pending exchange by the network's policy, with no one as its actor (the
-    transfer says why). False when a balance limit refuses it: then the office gets a flag
-    instead. The caller holds the exchange locked. Staff's help to a member they act for is
-    never confirmed by silence (the client may have no login to object with, and the
-    reminder goes to the staff): the office gets the flag."""
+    """Confirm a long-pending exchange by the network's policy, with no one as its actor (the
+    transfer says why). Beyond a balance limit it is held for the office like any
+    confirmation (``timebank.held``): True either way, and ``exchange.status`` says which.
+    The caller holds the exchange locked. Staff's help to a member they act for is never
+    confirmed by silence (the client may have no login to object with, and the reminder goes
+    to the staff): False, and the office gets the flag."""
     giver = await get_member(session, exchange.giver_id)
     receiver = await get_member(session, exchange.receiver_id)
     if not access.may_confirm_by_silence(giver, receiver):
         return False
     reason = "confirmed automatically: not confirmed or rejected in time"
-    try:
-        await _book(session, exchange, None, reason=reason)
-    except ledger.BalanceLimitExceeded:
-        return False
-    # Booked now; decided at the job's moment (the tick it ran for).
+    await _book_or_hold(session, exchange, None, reason=reason)
+    # Booked (or held) now; decided at the job's moment (the tick it ran for).
     exchange.decided_at = at
     session.add(exchange)
     await session.flush()
@@ -346,14 +437,47 @@ async def reject_exchange(
 async def pay_from_pool(
     session: AsyncSession, actor: Member, exchange_id: int, *, at: datetime | None = None
 ) -> ExchangeResult:
-    """The manager lets the community pool, not the receiver, pay the giver."""
+    """The manager lets the community pool, not the receiver, pay the giver: pending help,
+    or help held for the office (``timebank.held``). Both sides are told. A second call (a
+    retry, a second click) returns the first payment and books nothing."""
     access.require_manager(actor)
     exchange = await _pending_for_update(session, exchange_id)
     if exchange.status == "confirmed" and exchange.paid_by_pool:
         return ExchangeResult(exchange, await _booked_transfer(session, exchange))
-    if exchange.status != "pending":
+    if exchange.status not in ("pending", "held"):
         raise _not_pending(exchange)
+    was_held = exchange.status == "held"
     transfer = await _book(session, exchange, actor, from_pool=True, at=at)
+    if was_held:
+        await _settled(session, exchange, "pool")
+    await held.tell_settled(session, exchange)
+    return ExchangeResult(exchange, transfer)
+
+
+async def book_with_override(
+    session: AsyncSession,
+    actor: Member,
+    exchange_id: int,
+    override_reason: str | None,
+    *,
+    at: datetime | None = None,
+) -> ExchangeResult:
+    """The manager books held help as confirmed, beyond the limit that held it, with a
+    reason the books keep (``ledger``: invariant 4). Both sides are told. A second call
+    returns the first booking and books nothing."""
+    access.require_manager(actor)
+    if not (override_reason or "").strip():
+        raise Invalid(OVERRIDE_NEEDED, field="override_reason")
+    exchange = await _pending_for_update(session, exchange_id)
+    if exchange.status == "confirmed" and exchange.settled_as == "override":
+        return ExchangeResult(exchange, await _booked_transfer(session, exchange))
+    if exchange.status != "held":
+        if exchange.status == "pending":
+            raise Conflict(held.HELD_NOT_FOUND, status=exchange.status)
+        raise _not_pending(exchange)
+    transfer = await _book(session, exchange, actor, override_reason=override_reason, at=at)
+    await _settled(session, exchange, "override")
+    await held.tell_settled(session, exchange)
     return ExchangeResult(exchange, transfer)
 
 
@@ -377,6 +501,7 @@ async def reverse_exchange_transfer(
             exchange.status = "reversed"
             session.add(exchange)
             await session.flush()
+    await notifications.help_reversed(session, reversal.exchange_id, reason, actor)
     return reversal
 
 
@@ -389,7 +514,13 @@ DISPUTE_NOTE = N_("Disputed: this did not happen like this")
 SYSTEM_NOTES: dict[str, str] = {
     DONATION_NOTE: N_("Donation to the community pool"),
     DISPUTE_NOTE: DISPUTE_NOTE,
+    POOL_COVER_NOTE: N_("Paid by the community pool (the network's monthly allowance)"),
+    TO_POOL_NOTE: N_("The helper's time account was full: the hours went to the community pool"),
 }
+# Only hours a member has can be given away: a member below zero gives nothing to the pool.
+DONATION_BEYOND_BALANCE = N_(
+    "You can give only hours you have. Your time account stands at {balance}."
+)
 
 
 async def donate_to_pool(
@@ -407,6 +538,24 @@ async def donate_to_pool(
     pool = await ledger.pool_account(session)
     # Transfer keys are global: the prefix keeps one member's key from meeting another's.
     key = f"donation:{actor.id}:{idempotency_key}" if idempotency_key else None
+    retried = key is not None and await session.scalar(
+        select(Transfer.id).where(Transfer.idempotency_key == key)
+    )
+    if not retried:
+        # Judged on the balance as locked: two gifts at once cannot both pass.
+        locked = await session.scalar(
+            select(Account)
+            .where(Account.id == own.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        balance = (locked or own).balance_minutes
+        if balance < 0:
+            raise Invalid(
+                DONATION_BEYOND_BALANCE,
+                field="minutes",
+                params={"balance": Minutes(balance)},
+            )
     return await ledger.post_transfer(
         session,
         from_account_id=id_of(own),

@@ -24,25 +24,42 @@ Invariants (each proven by a test in ``tests/test_ledger.py``, on SQLite and Pos
    the original transfer instead of booking again.
 6. Every transfer records its actor (``None`` only for the scheduler acting by network policy),
    and each side's balance after it, so a statement is exact without recomputation.
+7. Per-month aggregates (``account_months``, see ``models.AccountMonth``) change only here, by
+   one upsert in the transaction of each transfer (the accounts are locked already, so it
+   adds no contention; concurrent upserts of a row add up). A reversal subtracts in the
+   month and category of what it reverses. ``verify()`` recounts them from the transfers.
 
 Functions here only ``flush``: the request or job that calls them owns the transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, literal, union_all
+from sqlalchemy import Select, bindparam, func, literal, text, union_all
 from sqlalchemy.orm import Mapped
+from sqlalchemy.types import Date
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from timebank import access
 from timebank.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from timebank.i18n import N_, Minutes
-from timebank.models import Account, LimitDefault, Member, Organization, Transfer, id_of, utcnow
+from timebank.models import (
+    DEFAULT_TIMEZONE,
+    Account,
+    Exchange,
+    LimitDefault,
+    Member,
+    NetworkSettings,
+    Organization,
+    Transfer,
+    id_of,
+    utcnow,
+)
 
 MAX_REASON = 500
 # The first is members.ACCOUNT_NOT_FOUND too: one id, one translation (members imports
@@ -373,11 +390,12 @@ async def _book(
     exchange_id: int | None,
     override_reason: str | None = None,
     idempotency_key: str | None = None,
-    reverses_id: int | None = None,
+    original: Transfer | None = None,
     crossed: Crossed | None = None,
     at: datetime | None = None,
 ) -> Transfer:
     crossed = crossed or Crossed()
+    reverses_id = original.id if original is not None else None
     payer.balance_minutes -= minutes
     payee.balance_minutes += minutes
     transfer = Transfer(
@@ -399,7 +417,159 @@ async def _book(
     )
     session.add_all([payer, payee, transfer])
     await session.flush()
+    await _count_in_months(session, transfer, original)
     return transfer
+
+
+# --- Per-month aggregates (invariant 7) ------------------------------------------------------
+
+# Transfer kinds whose payee gave help; an ``exchange``'s payer received it.
+HELP_KINDS = ("exchange", "pool_payment")
+
+_MONTH_COLUMNS = (
+    "given_minutes",
+    "received_minutes",
+    "pool_paid_minutes",
+    "credit_minutes",
+    "debit_minutes",
+    "transfers",
+)
+_ROW = (
+    "(:{who}, :month, :category, :{who}_given, :{who}_received, :{who}_pool, "
+    ":{who}_credit, :{who}_debit, :n)"
+)
+# The help the pool paid for also counts on its receiver's row (the review reads it there).
+_RECEIVER_ROW = (
+    "((SELECT id FROM accounts WHERE member_id = :receiver), :month, :category, "
+    "0, :receiver_received, :receiver_pool, 0, 0, :n)"
+)
+_UPSERT = (
+    "INSERT INTO account_months (account_id, month, category_id, "
+    + ", ".join(_MONTH_COLUMNS)
+    + ") VALUES {rows} ON CONFLICT (account_id, month, category_id) DO UPDATE SET "
+    + ", ".join(f"{c} = account_months.{c} + excluded.{c}" for c in _MONTH_COLUMNS)
+)
+
+
+def _upsert(rows: list[str]) -> Any:
+    return text(_UPSERT.format(rows=", ".join(rows))).bindparams(bindparam("month", type_=Date()))
+
+
+_UPSERT_TWO = _upsert([_ROW.format(who="payer"), _ROW.format(who="payee")])
+_UPSERT_THREE = _upsert([_ROW.format(who="payer"), _ROW.format(who="payee"), _RECEIVER_ROW])
+
+
+async def _count_in_months(
+    session: AsyncSession, transfer: Transfer, original: Transfer | None
+) -> None:
+    """Add the transfer to its accounts' month (a reversal: take the original out of its
+    month). One statement; the exchange and the network's settings are usually in the
+    session already (the caller read them)."""
+    first = original or transfer
+    sign = -1 if original is not None else 1
+    minutes = sign * transfer.minutes
+    exchange = (
+        await session.get(Exchange, transfer.exchange_id)
+        if transfer.exchange_id is not None
+        else None
+    )
+    if exchange is not None:
+        month = exchange.performed_on.replace(day=1)
+    else:
+        settings = await session.get(NetworkSettings, 1)
+        zone = ZoneInfo(settings.timezone if settings else DEFAULT_TIMEZONE)
+        month = first.created_at.astimezone(zone).date().replace(day=1)
+    help_kind = first.kind in HELP_KINDS
+    params: dict[str, Any] = {
+        "month": month,
+        "category": exchange.category_id if exchange is not None else 0,
+        "n": sign,
+        # The original's payer and payee, whichever way this transfer goes.
+        "payer": first.from_account_id,
+        "payer_given": 0,
+        "payer_received": minutes if first.kind == "exchange" else 0,
+        "payer_pool": 0,
+        "payer_credit": 0,
+        "payer_debit": minutes,
+        "payee": first.to_account_id,
+        "payee_given": minutes if help_kind else 0,
+        "payee_received": 0,
+        "payee_pool": 0,
+        "payee_credit": minutes,
+        "payee_debit": 0,
+    }
+    statement = _UPSERT_TWO
+    if first.kind == "pool_payment" and exchange is not None:
+        statement = _UPSERT_THREE
+        params.update(
+            receiver=exchange.receiver_id, receiver_received=minutes, receiver_pool=minutes
+        )
+    await (await session.connection()).execute(statement, params)
+
+
+def recount_months_sql(
+    dialect: str, zone: ZoneInfo, first: datetime | None, last: datetime | None
+) -> str:
+    """A query of every ``account_months`` row recounted from the transfers (the booking
+    upsert's rules set-based; one row per transfer and side, to be summed by key).
+
+    On PostgreSQL it takes the time zone as ``:tz``; SQLite knows no time zones, so the
+    town's month boundaries between ``first`` and ``last`` (the oldest and newest booking)
+    are written into the query."""
+    moment = "COALESCE(o.created_at, t.created_at)"
+    if dialect == "postgresql":
+        day_month = "CAST(date_trunc('month', e.performed_on) AS DATE)"
+        moment_month = f"CAST(date_trunc('month', {moment} AT TIME ZONE :tz) AS DATE)"
+    else:
+        day_month = "date(e.performed_on, 'start of month')"
+        moment_month = _sqlite_month_case(moment, zone, first, last)
+    return f"""
+WITH src AS (
+    SELECT CASE WHEN t.reverses_id IS NULL THEN t.minutes ELSE -t.minutes END AS m,
+           CASE WHEN t.reverses_id IS NULL THEN 1 ELSE -1 END AS n,
+           COALESCE(o.kind, t.kind) AS k,
+           COALESCE(o.from_account_id, t.from_account_id) AS payer,
+           COALESCE(o.to_account_id, t.to_account_id) AS payee,
+           e.receiver_id AS receiver,
+           COALESCE(e.category_id, 0) AS category_id,
+           CASE WHEN e.id IS NOT NULL THEN {day_month} ELSE {moment_month} END AS month
+    FROM transfers t
+    LEFT JOIN transfers o ON o.id = t.reverses_id
+    LEFT JOIN exchanges e ON e.id = t.exchange_id
+)
+SELECT payer AS account_id, month, category_id, 0 AS given_minutes,
+       CASE WHEN k = 'exchange' THEN m ELSE 0 END AS received_minutes,
+       0 AS pool_paid_minutes, 0 AS credit_minutes, m AS debit_minutes, n AS transfers
+FROM src
+UNION ALL
+SELECT payee, month, category_id, CASE WHEN k IN ('exchange', 'pool_payment') THEN m ELSE 0 END,
+       0, 0, m, 0, n
+FROM src
+UNION ALL
+SELECT a.id, month, category_id, 0, m, m, 0, 0, n
+FROM src JOIN accounts a ON a.member_id = src.receiver
+WHERE k = 'pool_payment'
+"""
+
+
+def _sqlite_month_case(
+    column: str, zone: ZoneInfo, first: datetime | None, last: datetime | None
+) -> str:
+    """``CASE WHEN column < <start of next month, UTC> THEN '<month>' …``: SQLite stores
+    moments as naive UTC text, which compares in time order."""
+    if first is None or last is None:
+        return "NULL"
+    month = first.astimezone(zone).date().replace(day=1)
+    end = last.astimezone(zone).date()
+    branches = []
+    while month <= end:
+        following = (month + timedelta(days=32)).replace(day=1)
+        start = datetime.combine(following, time(), zone).astimezone(UTC)
+        branches.append(
+            f"WHEN {column} < '{start.strftime('%Y-%m-%d %H:%M:%S')}' THEN '{month.isoformat()}'"
+        )
+        month = following
+    return "CASE " + " ".join(branches) + " END"
 
 
 async def reversal_of(session: AsyncSession, transfer_id: int) -> Transfer | None:
@@ -463,7 +633,7 @@ async def reverse_transfer(
         reason=reason_text,
         exchange_id=original.exchange_id,
         override_reason=override_reason,
-        reverses_id=original.id,
+        original=original,
         crossed=_crossed(payer, payee, minutes, paying, limits[id_of(payee)]),
         at=at,
     )
@@ -556,16 +726,28 @@ class Mismatch:
 
 
 @dataclass(frozen=True)
+class MonthMismatch:
+    """An ``account_months`` row that differs from its recount: ``stored - recounted`` for
+    each column that differs."""
+
+    account_id: int
+    month: date
+    category_id: int
+    differences: dict[str, int]
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     accounts: int
     transfers: int
     mismatches: list[Mismatch]
     # Sum of all balances: zero unless money was created or destroyed outside the ledger.
     total_minutes: int
+    month_mismatches: list[MonthMismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches and self.total_minutes == 0
+        return not self.mismatches and self.total_minutes == 0 and not self.month_mismatches
 
 
 async def verify(session: AsyncSession) -> VerifyReport:
@@ -597,4 +779,45 @@ async def verify(session: AsyncSession) -> VerifyReport:
     accounts = await session.scalar(select(func.count()).select_from(Account))
     transfers = await session.scalar(select(func.count()).select_from(Transfer))
     total = await session.scalar(select(func.coalesce(func.sum(Account.balance_minutes), 0)))
-    return VerifyReport(int(accounts or 0), int(transfers or 0), mismatches, int(total or 0))
+    return VerifyReport(
+        int(accounts or 0),
+        int(transfers or 0),
+        mismatches,
+        int(total or 0),
+        await month_mismatches(session),
+    )
+
+
+async def month_mismatches(session: AsyncSession, *, limit: int = 100) -> list[MonthMismatch]:
+    """Recount ``account_months`` from the transfers and name the rows that differ (at most
+    ``limit``): the stored rows are subtracted from the recount, key by key."""
+    conn = await session.connection()
+    dialect = conn.dialect.name
+    settings = await session.get(NetworkSettings, 1)
+    timezone = settings.timezone if settings else DEFAULT_TIMEZONE
+    first, last = (
+        await session.exec(select(func.min(Transfer.created_at), func.max(Transfer.created_at)))
+    ).one()
+    recount = recount_months_sql(dialect, ZoneInfo(timezone), first, last)
+    stored = ", ".join(f"-{c}" for c in _MONTH_COLUMNS)
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in _MONTH_COLUMNS)
+    differs = " OR ".join(f"SUM({c}) <> 0" for c in _MONTH_COLUMNS)
+    query = text(
+        f"SELECT account_id, month, category_id, {sums} FROM ({recount} "
+        f"UNION ALL SELECT account_id, month, category_id, {stored} FROM account_months) d "
+        f"GROUP BY account_id, month, category_id HAVING {differs} "
+        "ORDER BY account_id, month, category_id LIMIT :limit"
+    ).columns(month=Date())
+    params: dict[str, Any] = {"limit": limit}
+    if dialect == "postgresql":
+        params["tz"] = timezone
+    rows = (await conn.execute(query, params)).all()
+    return [
+        MonthMismatch(
+            int(row[0]),
+            row[1] if isinstance(row[1], date) else date.fromisoformat(str(row[1])),
+            int(row[2]),
+            {c: -int(v) for c, v in zip(_MONTH_COLUMNS, row[3:], strict=True) if v},
+        )
+        for row in rows
+    ]

@@ -15,11 +15,12 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, ledger, network
+from timebank import access, ledger, network, notifications
 from timebank.errors import Conflict, Invalid, NotFound
 from timebank.i18n import N_, Minutes
 from timebank.models import (
     LANGUAGES,
+    ORGANIZATION_KINDS,
     ROLES,
     Account,
     ApiToken,
@@ -116,6 +117,30 @@ def normalize_email(email: str | None) -> str | None:
     return email
 
 
+_POSTCODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z \-]{1,9}")
+ADDRESS_INCOMPLETE = N_("a letter needs the street and the town: please fill in both")
+NOT_A_POSTCODE = N_("please enter a postcode like 34567")
+
+
+def postal_address(
+    street: str | None, postcode: str | None, town: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """A member's postal address as typed, checked at its fields: all empty, or at least
+    the street and the town (what a letter needs)."""
+    street, postcode, town = ((value or "").strip() or None for value in (street, postcode, town))
+    if street and len(street) > 200:
+        raise Invalid("this text is too long", field="street")
+    if town and len(town) > 100:
+        raise Invalid("this text is too long", field="town")
+    if postcode and not _POSTCODE.fullmatch(postcode):
+        raise Invalid(NOT_A_POSTCODE, field="postcode")
+    if (street or postcode or town) and not street:
+        raise Invalid(ADDRESS_INCOMPLETE, field="street")
+    if street and not town:
+        raise Invalid(ADDRESS_INCOMPLETE, field="town")
+    return street, postcode, town
+
+
 @dataclass(frozen=True)
 class NewMember:
     name: str
@@ -127,8 +152,13 @@ class NewMember:
     district_id: int | None = None
     language: str = "de"
     availability: str | None = None
+    best_time_to_call: str | None = None
     category_ids: tuple[int, ...] = ()
     joined_on: date | None = None
+    # A postal address, for letters to members without email (timebank.post).
+    street: str | None = None
+    postcode: str | None = None
+    town: str | None = None
 
 
 async def _check_new_member(session: AsyncSession, new: NewMember) -> None:
@@ -142,15 +172,22 @@ async def _check_new_member(session: AsyncSession, new: NewMember) -> None:
         raise Invalid(LANGUAGE_NOT_LISTED, field="language", allowed=list(LANGUAGES))
     if new.role == "professional" and new.organization_id is None:
         raise Invalid("a professional belongs to a member organisation", field="organization_id")
-    if (
-        new.organization_id is not None
-        and await session.get(Organization, new.organization_id) is None
-    ):
-        raise Invalid("choose an organisation from the list", field="organization_id")
+    if new.organization_id is not None:
+        organization = await session.get(Organization, new.organization_id)
+        # A deactivated organisation takes no new members (timebank.organizations).
+        if organization is None or not organization.active:
+            raise Invalid("choose an organisation from the list", field="organization_id")
     if new.district_id is not None and await session.get(District, new.district_id) is None:
         raise Invalid("choose a district from the list", field="district_id")
     if new.password and not new.email:
         raise Invalid("a member who logs in needs an email address", field="email")
+    postal_address(new.street, new.postcode, new.town)
+
+
+async def check_new_member(session: AsyncSession, new: NewMember) -> None:
+    """The checks ``create_member`` makes, alone: for a form that checks more after them
+    (``clients.add_client``: the consent box)."""
+    await _check_new_member(session, new)
 
 
 async def create_member(session: AsyncSession, new: NewMember, *, actor: Member | None) -> Member:
@@ -161,7 +198,11 @@ async def create_member(session: AsyncSession, new: NewMember, *, actor: Member 
     email = normalize_email(new.email)
     if email and await session.scalar(select(Member.id).where(Member.email == email)):
         raise Conflict(EMAIL_TAKEN, field="email")
+    street, postcode, town = postal_address(new.street, new.postcode, new.town)
     member = Member(
+        street=street,
+        postcode=postcode,
+        town=town,
         name=new.name.strip(),
         role=new.role,
         email=email,
@@ -170,6 +211,7 @@ async def create_member(session: AsyncSession, new: NewMember, *, actor: Member 
         district_id=new.district_id,
         language=new.language,
         availability=new.availability,
+        best_time_to_call=(new.best_time_to_call or "").strip()[:200] or None,
         password_hash=await new_password_hash(new.password) if new.password else None,
         joined_on=new.joined_on or await network.today(session),
     )
@@ -179,6 +221,7 @@ async def create_member(session: AsyncSession, new: NewMember, *, actor: Member 
     for category_id in new.category_ids:
         session.add(MemberCategory(member_id=id_of(member), category_id=category_id))
     await session.flush()
+    await notifications.welcome(session, member)
     return member
 
 
@@ -188,6 +231,9 @@ async def create_organization(
     name = name.strip()
     if not name:
         raise Invalid("an organisation needs a name", field="name")
+    if kind not in ORGANIZATION_KINDS:
+        # The database's CHECK would refuse it too, but as a 500, not at its field.
+        raise Invalid("choose a kind of organisation from the list", field="kind")
     if await session.scalar(select(Organization.id).where(Organization.name == name)):
         raise Conflict(
             "an organisation named '{name}' exists already", field="name", params={"name": name}

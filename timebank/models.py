@@ -16,10 +16,23 @@ from sqlmodel import Field, SQLModel
 ROLES = ("volunteer", "senior", "professional", "manager")
 STAFF_ROLES = ("professional", "manager")
 LANGUAGES = ("de", "en", "tr", "ru", "ar")
+# How a member with an email address wants their notices: each one, a daily summary, none.
+EMAIL_NOTICES = ("each", "daily", "none")
 # The town's time zone until the network sets its own (network_settings.timezone).
 DEFAULT_TIMEZONE = "Europe/Berlin"
 ACCOUNT_KINDS = ("member", "organization", "pool")
-EXCHANGE_STATUSES = ("pending", "confirmed", "rejected", "reversed")
+# "disputed": the receiver said it was not right; a Dispute row says why, until settled.
+# "held": confirmed, but booking it would cross a balance limit, so nothing is booked until
+# the network office settles it (timebank.held; issue 9, point 1).
+EXCHANGE_STATUSES = ("pending", "confirmed", "rejected", "reversed", "held", "disputed")
+# Which limit held an exchange: the receiver's minimum or the giver's maximum.
+HELD_FOR = ("minimum", "maximum")
+# How help beyond a limit was booked after all: the pool covered it by the network's
+# monthly allowance, the office paid it from the pool or booked it with an override
+# reason, or the hours went to the pool because the giver's account was full.
+SETTLEMENTS = ("pool_cover", "pool", "override", "to_pool")
+# What confirming does when the giver's account would go above its maximum.
+GIVER_FULL_ACTIONS = ("hold", "pool")
 TRANSFER_KINDS = ("exchange", "donation", "pool_payment", "reversal", "adjustment")
 # Holders of network-wide default balance limits: one per member role, plus the two
 # kinds of account that belong to no member.
@@ -76,12 +89,26 @@ def _check_in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstr
 # --- The network: organisations, districts, categories -------------------------------------
 
 
+# Welfare associations, care providers, the city's senior office, anyone else (issue 11).
+ORGANIZATION_KINDS = ("welfare", "care", "city", "other")
+
+
 class Organization(SQLModel, table=True):
+    """A member organisation: its professionals (staff) act for its clients; it has an
+    account of its own. Deactivated, it is kept with its books but offered for no new
+    member (``timebank.organizations``)."""
+
     __tablename__ = "organizations"
+    __table_args__ = (_check_in("kind", ORGANIZATION_KINDS, "ck_organizations_kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
     kind: str = Field(default="welfare", max_length=40)
+    contact_person: str | None = Field(default=None, max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=60)
+    email: str | None = Field(default=None, max_length=254)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
@@ -114,6 +141,11 @@ class Member(SQLModel, table=True):
     __table_args__ = (
         _check_in("role", ROLES, "ck_members_role"),
         _check_in("language", LANGUAGES, "ck_members_language"),
+        _check_in("email_notices", EMAIL_NOTICES, "ck_members_email_notices"),
+        sa.CheckConstraint(
+            "consent_how IS NULL OR consent_how IN ('paper', 'online')",
+            name="ck_members_consent_how",
+        ),
         # The manager's directory pages through members by keyset in these orders.
         sa.Index("ix_members_name_id", "name", "id"),
         sa.Index("ix_members_joined_on_id", "joined_on", "id"),
@@ -128,11 +160,27 @@ class Member(SQLModel, table=True):
     organization_id: int | None = Field(default=None, foreign_key="organizations.id", index=True)
     district_id: int | None = Field(default=None, foreign_key="districts.id", index=True)
     language: str = Field(default="de", max_length=5)
+    # Notices by email: "each", "daily" (one summary a day) or "none" (timebank.notifications).
+    email_notices: str = Field(default="each", max_length=5)
     active: bool = Field(default=True)
     joined_on: date = Field(default_factory=date.today)
     password_hash: str | None = Field(default=None, max_length=255)
     # Free text a helper offers: "weekday mornings", "not on Fridays".
     availability: str | None = Field(default=None, max_length=200)
+    # A postal address, for letters to members without email (issue 9, point 2).
+    street: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=10)
+    town: str | None = Field(default=None, max_length=100)
+    # When the member likes to be phoned ("mornings until 11"): shown with their phone to the
+    # other side of a matched request only (issue 9, point 3).
+    best_time_to_call: str | None = Field(default=None, max_length=200)
+    # Consent to keeping their details, for members added by staff without a login: when,
+    # by whom, and how it was given (issue 9, point 6; see timebank.clients).
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    consent_by_id: int | None = Field(default=None, foreign_key="members.id")
+    consent_how: str | None = Field(default=None, max_length=10)
+    # When their personal data was erased (timebank.privacy); the row stays for the books.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
     @property
@@ -227,7 +275,8 @@ class ApiToken(SQLModel, table=True):
 class Exchange(SQLModel, table=True):
     """One piece of help: who gave it to whom, when, for how long.
 
-    Its status changes (pending → confirmed/rejected, confirmed → reversed); the hours
+    Its status changes (pending → confirmed/rejected/disputed, disputed → pending/confirmed/
+    rejected through ``timebank.disputes``, confirmed → reversed); the hours
     themselves live only in the append-only ``transfers``.
     """
 
@@ -237,6 +286,8 @@ class Exchange(SQLModel, table=True):
         sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name="ck_exchanges_minutes"),
         sa.CheckConstraint("giver_id <> receiver_id", name="ck_exchanges_two_people"),
         sa.UniqueConstraint("entered_by_id", "idempotency_key", name="uq_exchanges_idempotency"),
+        _check_in("held_for", HELD_FOR, "ck_exchanges_held_for"),
+        _check_in("settled_as", SETTLEMENTS, "ck_exchanges_settled_as"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -255,7 +306,67 @@ class Exchange(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="members.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
     reject_reason: str | None = Field(default=None, max_length=500)
+    # Help beyond a balance limit (timebank.held): which limit held it, and how it was booked.
+    held_for: str | None = Field(default=None, max_length=10)
+    settled_as: str | None = Field(default=None, max_length=12)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+DISPUTE_REASONS = ("did_not_happen", "length", "other")
+# accepted: the giver took the receiver's length; confirmed / corrected / rejected: the
+# manager's settlement; withdrawn: the receiver took the dispute back.
+DISPUTE_OUTCOMES = ("accepted", "confirmed", "corrected", "rejected", "withdrawn")
+
+
+class Dispute(SQLModel, table=True):
+    """The receiver's "No, that is not right" about a pending exchange, and how it ended.
+
+    At most one open dispute (``outcome`` NULL) per exchange; a withdrawn one may be
+    followed by another. ``entered_minutes`` keeps the length as it was entered, since a
+    settlement may correct ``Exchange.minutes`` before it is booked.
+    """
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        _check_in("reason", DISPUTE_REASONS, "ck_disputes_reason"),
+        sa.CheckConstraint(
+            "outcome IS NULL OR outcome IN ("
+            + ", ".join(f"'{o}'" for o in DISPUTE_OUTCOMES)
+            + ")",
+            name="ck_disputes_outcome",
+        ),
+        sa.CheckConstraint(
+            "proposed_minutes IS NULL OR (proposed_minutes > 0 AND proposed_minutes <= 1440)",
+            name="ck_disputes_proposed_minutes",
+        ),
+        sa.CheckConstraint(
+            "reason <> 'length' OR proposed_minutes IS NOT NULL", name="ck_disputes_length_given"
+        ),
+        sa.CheckConstraint(
+            "(outcome IS NULL) = (settled_at IS NULL)", name="ck_disputes_settled_when"
+        ),
+        sa.Index(
+            "uq_disputes_one_open",
+            "exchange_id",
+            unique=True,
+            postgresql_where=sa.text("outcome IS NULL"),
+            sqlite_where=sa.text("outcome IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange_id: int = Field(foreign_key="exchanges.id", index=True)
+    reason: str = Field(max_length=20)
+    entered_minutes: int
+    proposed_minutes: int | None = Field(default=None)
+    note: str | None = Field(default=None, max_length=500)
+    opened_by_id: int = Field(foreign_key="members.id")
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    outcome: str | None = Field(default=None, max_length=10, index=True)
+    settled_minutes: int | None = Field(default=None)
+    settled_by_id: int | None = Field(default=None, foreign_key="members.id")
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    settlement_note: str | None = Field(default=None, max_length=500)
 
 
 class Transfer(SQLModel, table=True):
@@ -335,6 +446,16 @@ class HelpRequest(SQLModel, table=True):
     __table_args__ = (
         _check_in("status", REQUEST_STATUSES, "ck_help_requests_status"),
         _check_in("urgency", URGENCIES, "ck_help_requests_urgency"),
+        # An offer is taken up once per member while that request runs: a double click
+        # makes one request (timebank.board.take_up_offer).
+        sa.Index(
+            "uq_help_requests_offer_taken",
+            "offer_id",
+            "member_id",
+            unique=True,
+            postgresql_where=sa.text("offer_id IS NOT NULL AND status IN ('open', 'matched')"),
+            sqlite_where=sa.text("offer_id IS NOT NULL AND status IN ('open', 'matched')"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -351,6 +472,8 @@ class HelpRequest(SQLModel, table=True):
     status: str = Field(default="open", max_length=10, index=True)
     expires_on: date | None = Field(default=None, index=True)
     helper_id: int | None = Field(default=None, foreign_key="members.id")
+    # The offer this request took up ("Das möchte ich"), matched to its helper at once.
+    offer_id: int | None = Field(default=None, foreign_key="offers.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
 
@@ -432,7 +555,12 @@ FLAG_ACTIONS = ("open", "acknowledge", "note", "snooze", "wake", "resolve")
 JOB_OUTCOMES = ("ok", "failed")
 JOB_TRIGGERS = ("schedule", "catch_up", "manual")
 UNCONFIRMED_ACTIONS = ("confirm", "flag")
-EMAIL_STATUSES = ("none", "pending", "retry", "sent", "failed")
+# "daily": waits for the member's daily summary; "summary": in the summary being sent now.
+EMAIL_STATUSES = ("none", "pending", "retry", "sent", "failed", "daily", "summary")
+# Paper for members without email (issue 9, point 2): a letter is due until the office marks
+# it sent; a call is due until the office marks it done.
+LETTER_STATUSES = ("none", "due", "sent")
+CALL_STATUSES = ("none", "due", "done")
 
 
 class NetworkSettings(SQLModel, table=True):
@@ -446,6 +574,7 @@ class NetworkSettings(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("id = 1", name="ck_network_settings_single_row"),
         _check_in("unconfirmed_action", UNCONFIRMED_ACTIONS, "ck_network_settings_action"),
+        _check_in("giver_full_action", GIVER_FULL_ACTIONS, "ck_network_settings_giver_full"),
     )
 
     id: int = Field(default=1, primary_key=True)
@@ -455,6 +584,12 @@ class NetworkSettings(SQLModel, table=True):
     unanswered_cron: str = Field(default="5 9 * * *", max_length=100)
     expiry_cron: str = Field(default="15 0 * * *", max_length=100)
     digest_cron: str = Field(default="0 7 * * 1", max_length=100)
+    # The members' daily summary of notices (those who chose "daily"), in the evening.
+    summary_cron: str = Field(default="0 18 * * *", max_length=100)
+    # The weekly list of long-inactive members for the office (timebank.privacy).
+    retention_cron: str = Field(default="0 6 * * 1", max_length=100)
+    # Owners of a request are told this many days before it expires.
+    expiry_notice_days: int = Field(default=2)
     # Balance review (window for the ratios, in days).
     review_window_days: int = Field(default=90)
     takes_balance_below: int = Field(default=-600)
@@ -470,6 +605,30 @@ class NetworkSettings(SQLModel, table=True):
     unconfirmed_after_days: int = Field(default=14)
     unconfirmed_action: str = Field(default="flag", max_length=10)
     unanswered_after_days: int = Field(default=3)
+    # Help held at a limit (timebank.held): how much the pool covers by itself per member
+    # and month (0 = the office decides each), and what a giver's full account does.
+    pool_cover_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    giver_full_action: str = Field(
+        default="hold", max_length=10, sa_column_kwargs={"server_default": "hold"}
+    )
+    # How many days back a help date may lie (issue 9, point 8): network.earliest_help_day.
+    help_days_back: int = Field(default=90)
+    # After how many days without help, booking or sign-in a member is listed for the office
+    # to consider erasing their data (DSGVO storage limitation; nothing is erased unasked).
+    retention_days: int = Field(default=3 * 365)
+    # The network office (issue 9, point 9): its letterhead on every page, letter and sheet
+    # (timebank.network.office). Empty means "not given"; the manager fills them in.
+    network_name: str = Field(default="Nachbarschafts-Zeitbank", max_length=120)
+    office_address: str = Field(default="", max_length=500)
+    office_phone: str = Field(default="", max_length=60)
+    office_hours: str = Field(default="", max_length=300)
+    office_contact: str = Field(default="", max_length=200)
+    office_email: str = Field(default="", max_length=254)
+    # The legal pages' own text; None shows the default in the reader's language
+    # (timebank.office). The privacy text's version is what a consent cites.
+    imprint_text: str | None = Field(default=None, max_length=20000)
+    privacy_text: str | None = Field(default=None, max_length=20000)
+    privacy_version: str = Field(default="2026-11-25", max_length=20)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
@@ -583,6 +742,11 @@ class Notification(SQLModel, table=True):
         _check_in("email_status", EMAIL_STATUSES, "ck_notifications_email_status"),
         sa.Index("ix_notifications_member_read", "member_id", "read_at"),
         sa.Index("ix_notifications_email_due", "email_status", "next_attempt_at"),
+        _check_in("letter_status", LETTER_STATUSES, "ck_notifications_letter_status"),
+        _check_in("call_status", CALL_STATUSES, "ck_notifications_call_status"),
+        # The post page reads what is due, member by member.
+        sa.Index("ix_notifications_letter_due", "letter_status", "member_id"),
+        sa.Index("ix_notifications_call_due", "call_status", "member_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -591,6 +755,8 @@ class Notification(SQLModel, table=True):
     key: str | None = Field(default=None, max_length=200, unique=True)
     subject: str = Field(max_length=300)
     body: str = Field(max_length=8000)
+    # The language subject and body were written in (the member's when it was written).
+    language: str = Field(default="de", max_length=5)
     link: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
@@ -599,3 +765,117 @@ class Notification(SQLModel, table=True):
     email_last_error: str | None = Field(default=None, max_length=1000)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
     email_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    letter_status: str = Field(default="none", max_length=10)
+    letter_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    call_status: str = Field(default="none", max_length=10)
+    call_done_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+
+
+# --- Accountability: the audit log (issue 11) ------------------------------------------------
+
+# What the office did with people's data. A new action is a name here (the CHECK lists them)
+# and a line in timebank/audit.py's ACTION_NAMES: "erasure" is a member's data erased (issue
+# 11, point 6), "personal_export" a member's own data handed out (access and portability).
+AUDIT_ACTIONS = ("export", "login_sheet", "erasure", "personal_export")
+
+
+class AuditEntry(SQLModel, table=True):
+    """One thing done with people's data: who (``actor_id``; None for the operator at the
+    command line), when, what (``action``), about whom (``member_id``) and the rest
+    (``details``: the export's name and period, ...). Written in the transaction of the
+    act itself, so an entry exists exactly when the act happened; never updated."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        _check_in("action", AUDIT_ACTIONS, "ck_audit_entries_action"),
+        # The manager's log, newest first, one page at a time.
+        sa.Index("ix_audit_entries_created_id", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    actor_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    action: str = Field(max_length=20)
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    details: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON())
+
+
+# --- Per-month aggregates of the ledger (issue 11) -------------------------------------------
+
+
+class AccountMonth(SQLModel, table=True):
+    """What one account gave, received and moved in one month, by kind of help: kept exact by
+    ``timebank.ledger`` in the transaction of every transfer (one upsert), checked by
+    ``ledger.verify``. The dashboard, the reports and the review read these, never the
+    transfers.
+
+    ``month`` is the first day of the month of the *help* (the exchange's ``performed_on``)
+    for a transfer that books an exchange, else of the booking in the town's time zone; a
+    reversal counts negatively in the month and category of what it reverses, so every row
+    is what still stands. ``category_id`` is 0 for a transfer without an exchange.
+
+    - ``given_minutes``: help given (credited by an ``exchange`` or ``pool_payment``);
+    - ``received_minutes``: help received (debited by an ``exchange``, and on the receiver's
+      row the help the pool paid for them), of which ``pool_paid_minutes`` the pool paid;
+    - ``credit_minutes`` / ``debit_minutes``: every minute in and out (donations and
+      adjustments too), so the rows of an account add up to its balance;
+    - ``transfers``: how many transfers the row counts (a reversed one no longer counts).
+    """
+
+    __tablename__ = "account_months"
+    __table_args__ = (sa.Index("ix_account_months_month", "month"),)
+
+    account_id: int = Field(foreign_key="accounts.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    # No foreign key: 0 stands for "no kind of help" (a donation, an adjustment).
+    category_id: int = Field(default=0, primary_key=True)
+    given_minutes: int = Field(default=0, sa_type=sa.BigInteger())
+    received_minutes: int = Field(default=0, sa_type=sa.BigInteger())
+    pool_paid_minutes: int = Field(default=0, sa_type=sa.BigInteger())
+    credit_minutes: int = Field(default=0, sa_type=sa.BigInteger())
+    debit_minutes: int = Field(default=0, sa_type=sa.BigInteger())
+    transfers: int = Field(default=0)
+
+
+# --- The front door (issue 11, point 5) ---------------------------------------------------------
+
+INTAKE_KINDS = ("help", "give", "organization")
+INTAKE_STATUSES = ("new", "called", "accepted", "declined")
+
+
+class Intake(SQLModel, table=True):
+    """What a visitor without an account sent through ``/join``: they need help, want to
+    help, or their organisation wants to take part. The office calls back, then accepts it
+    (``member_id`` / ``organization_id`` is what was created) or declines it with a note.
+    ``consent_version`` is the privacy text's version they agreed to, at ``created_at``;
+    ``sender_hash`` (a keyed hash of their address, never the address) limits how many one
+    sender may send."""
+
+    __tablename__ = "intakes"
+    __table_args__ = (
+        _check_in("kind", INTAKE_KINDS, "ck_intakes_kind"),
+        _check_in("status", INTAKE_STATUSES, "ck_intakes_status"),
+        sa.Index("ix_intakes_sender_created", "sender_hash", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=15)
+    status: str = Field(default="new", max_length=10, index=True)
+    name: str = Field(max_length=200)
+    organization_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=254)
+    district_id: int | None = Field(default=None, foreign_key="districts.id")
+    language: str = Field(default="de", max_length=5)
+    best_time_to_call: str | None = Field(default=None, max_length=200)
+    message: str | None = Field(default=None, max_length=2000)
+    consent_version: str = Field(max_length=20)
+    sender_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    called_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    called_by_id: int | None = Field(default=None, foreign_key="members.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), nullable=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="members.id")
+    decision_note: str | None = Field(default=None, max_length=1000)
+    member_id: int | None = Field(default=None, foreign_key="members.id")
+    organization_id: int | None = Field(default=None, foreign_key="organizations.id")

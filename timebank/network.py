@@ -20,12 +20,15 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access
+from timebank import access, schedules
 from timebank.errors import Invalid
 from timebank.models import (
     DEFAULT_TIMEZONE,
+    GIVER_FULL_ACTIONS,
+    LIMIT_HOLDERS,
     ROLES,
     UNCONFIRMED_ACTIONS,
+    LimitDefault,
     Member,
     NetworkSettings,
     ReviewPolicy,
@@ -48,13 +51,34 @@ async def role_policies(session: AsyncSession) -> list[ReviewPolicy]:
 
 # --- Policy values -----------------------------------------------------------------------------
 
-# How far back help may be logged. Later than that nobody remembers it well enough to book
-# it, and a date like 0001-01-01 is a typing mistake. (A network setting may replace it.)
-OLDEST_HELP_DAYS = 366
+# How many messages one sender may send through the public forms (/join) in a day: enough
+# for a family sending for two people and a correction, too few for a spam run.
+INTAKES_PER_SENDER_PER_DAY = 5
 
 
-def earliest_help_day(today: date) -> date:
-    return today - timedelta(days=OLDEST_HELP_DAYS)
+def earliest_help_day(network: NetworkSettings, today: date) -> date:
+    """The oldest day help may still be logged for: ``help_days_back`` days before today
+    (issue 9, point 8). Later than that nobody remembers it well enough to book it, and a
+    date like 0001-01-01 is a typing mistake."""
+    return today - timedelta(days=network.help_days_back)
+
+
+@dataclass(frozen=True)
+class HeldPolicy:
+    """What confirming does with help that would cross a balance limit (``timebank.held``).
+
+    ``pool_cover_minutes``: how much help beyond the receiver's minimum the community pool
+    pays by itself, per member and calendar month of the town (0: none, the office decides
+    each). ``giver_full_action``: when the giver's account would go above its maximum,
+    ``hold`` keeps it for the office; ``pool`` books it from the receiver to the community
+    pool instead of the giver (the giver is thanked and told)."""
+
+    pool_cover_minutes: int
+    giver_full_action: str
+
+
+def held_policy(network: NetworkSettings) -> HeldPolicy:
+    return HeldPolicy(max(network.pool_cover_minutes, 0), network.giver_full_action)
 
 
 # --- The town clock ---------------------------------------------------------------------------
@@ -117,15 +141,31 @@ SETTING_RANGES: dict[str, tuple[int, int]] = {
     "remind_after_days": (1, 60),
     "unconfirmed_after_days": (1, 365),
     "unanswered_after_days": (1, 60),
+    "expiry_notice_days": (1, 30),
+    "help_days_back": (1, 366),
+    "retention_days": (365, 10 * 365),
+    "pool_cover_minutes": (0, 100),
 }
 HOUR_FIELDS = (
     "takes_balance_below",
     "takes_min_received",
     "gives_balance_above",
     "gives_min_given",
+    "pool_cover_minutes",
 )
 # One schedule per scheduled job (timebank.jobs.registry names the job of each).
-CRON_FIELDS = ("review_cron", "unconfirmed_cron", "unanswered_cron", "expiry_cron", "digest_cron")
+CRON_FIELDS = (
+    "review_cron",
+    "unconfirmed_cron",
+    "unanswered_cron",
+    "expiry_cron",
+    "digest_cron",
+    "summary_cron",
+    "retention_cron",
+)
+# Network-wide balance limits per role (and for organisations and the pool), in whole hours;
+# an account's own limits, set on the member's page, go before these.
+LIMIT_HOURS = 10_000
 
 
 @dataclass(frozen=True)
@@ -142,12 +182,16 @@ class SettingsChange:
     crons: dict[str, str]
     unconfirmed_action: str
     policies: dict[str, PolicyChoice] = field(default_factory=dict)
+    giver_full_action: str = "hold"
+    # holder -> (min, max) in hours; None is "no limit".
+    limits: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class SettingsView:
     network: NetworkSettings
     policies: list[ReviewPolicy]
+    limits: list[LimitDefault] = field(default_factory=list)
 
     def form(self) -> dict[str, str]:
         """The current values as the page's form shows them."""
@@ -156,7 +200,18 @@ class SettingsView:
             for name in SETTING_RANGES
         }
         values.update({name: getattr(self.network, name) for name in CRON_FIELDS})
+        for name in CRON_FIELDS:
+            words = schedules.plain(getattr(self.network, name))
+            values[f"{name}_every"] = words.every
+            values[f"{name}_day"] = str(words.weekday)
+            values[f"{name}_at"] = words.at
+        for limit in self.limits:
+            for side in ("min", "max"):
+                minutes = getattr(limit, f"{side}_minutes")
+                shown = "" if minutes is None else str(minutes // 60)
+                values[f"limit_{side}_{limit.holder}"] = shown
         values["unconfirmed_action"] = self.network.unconfirmed_action
+        values["giver_full_action"] = self.network.giver_full_action
         for policy in self.policies:
             values[f"reviewed_{policy.role}"] = "1" if policy.reviewed else ""
             values[f"pool_help_counts_{policy.role}"] = "1" if policy.pool_help_counts else ""
@@ -165,7 +220,18 @@ class SettingsView:
 
 async def settings_view(session: AsyncSession, actor: Member) -> SettingsView:
     access.require_edit_network_settings(actor)
-    return SettingsView(await network_settings(session), await role_policies(session))
+    limits = list((await session.exec(select(LimitDefault))).all())
+    return SettingsView(await network_settings(session), await role_policies(session), limits)
+
+
+def _hours_or_none(form: dict[str, str], name: str) -> int | None:
+    value = (form.get(name) or "").strip().replace("−", "-")
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid("please enter a whole number", field=name) from None
 
 
 def settings_change_from_form(form: dict[str, str]) -> SettingsChange:
@@ -188,9 +254,27 @@ def settings_change_from_form(form: dict[str, str]) -> SettingsChange:
     }
     return SettingsChange(
         numbers=numbers,
-        crons={name: (form.get(name) or "").strip() for name in CRON_FIELDS},
+        crons={
+            name: schedules.cron_of(
+                name,
+                form.get(f"{name}_every") or "cron",
+                form.get(f"{name}_day") or "",
+                form.get(f"{name}_at") or "",
+                form.get(name) or "",
+            )
+            for name in CRON_FIELDS
+        },
+        limits={
+            holder: (
+                _hours_or_none(form, f"limit_min_{holder}"),
+                _hours_or_none(form, f"limit_max_{holder}"),
+            )
+            for holder in LIMIT_HOLDERS
+            if f"limit_min_{holder}" in form or f"limit_max_{holder}" in form
+        },
         unconfirmed_action=form.get("unconfirmed_action") or "",
         policies=policies,
+        giver_full_action=form.get("giver_full_action") or "",
     )
 
 
@@ -216,6 +300,23 @@ def _check_settings(change: SettingsChange, timezone: str) -> None:
             ) from None
     if change.unconfirmed_action not in UNCONFIRMED_ACTIONS:
         raise Invalid("please choose one", field="unconfirmed_action")
+    if change.giver_full_action not in GIVER_FULL_ACTIONS:
+        raise Invalid("please choose one", field="giver_full_action")
+    for holder, (lowest, highest) in change.limits.items():
+        if holder not in LIMIT_HOLDERS:
+            raise Invalid("choose a role from the list", field="limits")
+        if lowest is not None and not -LIMIT_HOURS <= lowest <= 0:
+            raise Invalid(
+                "the lowest balance must be 0 or below (at most {count} hours)",
+                field=f"limit_min_{holder}",
+                params={"count": LIMIT_HOURS},
+            )
+        if highest is not None and not 0 <= highest <= LIMIT_HOURS:
+            raise Invalid(
+                "the highest balance must be 0 or above (at most {count} hours)",
+                field=f"limit_max_{holder}",
+                params={"count": LIMIT_HOURS},
+            )
     unknown = set(change.policies) - set(ROLES)
     if unknown:
         raise Invalid("choose a role from the list", field="policies")
@@ -236,8 +337,14 @@ async def update_settings(
     for name, expression in change.crons.items():
         setattr(network, name, " ".join(expression.split()))
     network.unconfirmed_action = change.unconfirmed_action
+    network.giver_full_action = change.giver_full_action
     network.updated_at = utcnow()
     session.add(network)
+    for holder, (low, high) in change.limits.items():
+        limit = await session.get(LimitDefault, holder) or LimitDefault(holder=holder)
+        limit.min_minutes = None if low is None else low * 60
+        limit.max_minutes = None if high is None else high * 60
+        session.add(limit)
     for role, choice in change.policies.items():
         policy = await session.get(ReviewPolicy, role) or ReviewPolicy(role=role)
         policy.reviewed = choice.reviewed
@@ -245,3 +352,41 @@ async def update_settings(
         session.add(policy)
     await session.flush()
     return network
+
+
+# --- The network office -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Office:
+    """The network office as letters, pages and emails show it (issue 9, point 9): a copy of
+    the settings, so a page drawn after its transaction ended can still show it. An empty
+    field was not given and is left out wherever the office is shown."""
+
+    name: str
+    address: str = ""
+    phone: str = ""
+    hours: str = ""
+    contact: str = ""
+    email: str = ""
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line.strip() for line in self.address.splitlines() if line.strip()]
+
+
+def office_of(network: NetworkSettings) -> Office:
+    return Office(
+        name=network.network_name,
+        address=network.office_address,
+        phone=network.office_phone,
+        hours=network.office_hours,
+        contact=network.office_contact,
+        email=network.office_email,
+    )
+
+
+async def office(session: AsyncSession) -> Office:
+    """The network office (its name is the sender of every email and the head of every
+    letter). Reads the settings row the session usually holds already."""
+    return office_of(await network_settings(session))

@@ -4,6 +4,7 @@ weekday), read into APScheduler triggers in the network's time zone."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,3 +84,55 @@ def latest_tick(trigger: CronTrigger, now: datetime) -> datetime | None:
         if last is not None:
             return last.astimezone(UTC)
     return None
+
+
+# --- Schedules in plain words (issue 11, point 7) ---------------------------------------------
+
+# How the settings page offers a schedule: every day at a time, every week on a day at a
+# time, or a cron expression for the experts.
+EVERY = ("daily", "weekly", "cron")
+_PLAIN = re.compile(r"^(\d{1,2}) (\d{1,2}) \* \* (\*|[0-7])$")
+_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A schedule as words: ``every`` is daily, weekly or cron; ``weekday`` counts from
+    Monday = 0 (weekly only); ``at`` is "HH:MM"."""
+
+    every: str
+    weekday: int = 0
+    at: str = ""
+
+
+def plain(expression: str) -> Plain:
+    """The words for a cron expression, when it is one a person would say in words."""
+    found = _PLAIN.match(" ".join(expression.split()))
+    if found is None:
+        return Plain("cron")
+    minute, hour, weekday = int(found.group(1)), int(found.group(2)), found.group(3)
+    if minute > 59 or hour > 23:
+        return Plain("cron")
+    at = f"{hour:02d}:{minute:02d}"
+    if weekday == "*":
+        return Plain("daily", at=at)
+    # crontab: 0 and 7 are Sunday; here Monday is 0.
+    return Plain("weekly", weekday=(int(weekday) - 1) % 7, at=at)
+
+
+def cron_of(field: str, every: str, weekday: str, at: str, expression: str) -> str:
+    """The cron expression for what the settings page chose; errors name the field
+    (``<field>_at``, ``<field>_day``, ``<field>``)."""
+    if every == "cron":
+        return expression.strip()
+    if every not in EVERY:
+        raise Invalid("please choose one", field=f"{field}_every")
+    found = _TIME.match(at.strip())
+    if found is None or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        raise Invalid("please give a time such as 02:30", field=f"{field}_at")
+    hour, minute = int(found.group(1)), int(found.group(2))
+    if every == "daily":
+        return f"{minute} {hour} * * *"
+    if weekday not in {str(d) for d in range(7)}:
+        raise Invalid("please choose a weekday", field=f"{field}_day")
+    return f"{minute} {hour} * * {(int(weekday) + 1) % 7}"

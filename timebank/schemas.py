@@ -18,7 +18,15 @@ import pydantic
 from sqlmodel import Field, SQLModel
 
 from timebank.exchanges import MAX_KEY, MAX_MINUTES
-from timebank.models import Category, District, Exchange, Member, Transfer
+from timebank.models import (
+    Category,
+    Dispute,
+    District,
+    Exchange,
+    Member,
+    Organization,
+    Transfer,
+)
 
 # PostgreSQL integers are 32-bit: bounding ids and amounts here turns an absurd number into
 # a clear 400 instead of a database error.
@@ -243,9 +251,37 @@ class ExchangeIn(ApiInput):
     )
 
 
+# --- Disputes (issue 9, point 4) ---------------------------------------------------------------
+
+DISPUTE_NOTE = column_length(Dispute, "note")
+DISPUTE_WHY = "did_not_happen, length (give `minutes`) or other (give `reason`)"
+
+
+class DisputeOut(SQLModel):
+    id: int
+    why: str = Field(description=DISPUTE_WHY)
+    entered_minutes: int = Field(description="the length as it was entered")
+    proposed_minutes: int | None = Field(description="the length the receiver gave")
+    note: str | None
+    opened_by_id: int
+    opened_at: datetime
+    outcome: str | None = Field(
+        description="null while open; accepted (by the giver), confirmed, corrected, "
+        "rejected (by the network manager) or withdrawn (by the receiver)"
+    )
+    settled_minutes: int | None
+    settled_by_id: int | None
+    settled_at: datetime | None
+    settlement_note: str | None
+
+
 class ExchangeOut(SQLModel):
     id: int
-    status: str
+    status: str = Field(
+        description="pending, confirmed, rejected, reversed, disputed (the receiver says it "
+        "is not right: see `dispute`), or held: confirmed, but beyond "
+        "a balance limit, so nothing is booked until the network office settles it"
+    )
     giver_id: int
     receiver_id: int
     minutes: int
@@ -257,6 +293,15 @@ class ExchangeOut(SQLModel):
     entered_by_id: int
     reject_reason: str | None
     transfer_id: int | None = Field(description="the transfer that booked it, once confirmed")
+    dispute: DisputeOut | None = Field(
+        default=None, description="the latest dispute about it (`status` disputed while open)"
+    )
+    settled_as: str | None = Field(
+        default=None,
+        description="help beyond a limit, as it was booked: pool_cover (the pool's monthly "
+        "allowance), pool (the office paid it from the pool), override (the office booked it "
+        "with a reason) or to_pool (the giver's account was full: the hours went to the pool)",
+    )
 
 
 class ConfirmIn(ApiInput):
@@ -269,6 +314,32 @@ class ConfirmIn(ApiInput):
 
 class ReasonIn(ApiInput):
     reason: ApiText = Field(max_length=REASON)
+
+
+class DisputeIn(ApiInput):
+    """Why logged help is not right. A body with only ``reason`` (as before disputes had
+    kinds) is ``why: other`` with that text."""
+
+    why: ApiText = Field(default="other", max_length=20, description=DISPUTE_WHY)
+    minutes: ExchangeMinutes | None = Field(
+        default=None, description="for `why: length`: how long it really took (1 to 1440)"
+    )
+    reason: ApiText | None = Field(
+        default=None,
+        max_length=DISPUTE_NOTE,
+        description="a few words; needed for `why: other`",
+    )
+
+
+class SettleIn(ApiInput):
+    outcome: ApiText = Field(
+        max_length=20,
+        description="confirmed (as entered), corrected (with `minutes`) or rejected",
+    )
+    note: ApiText = Field(max_length=DISPUTE_NOTE, description="told to both sides")
+    minutes: ExchangeMinutes | None = Field(
+        default=None, description="for `outcome: corrected`: the length to book"
+    )
 
 
 class ReverseIn(ReasonIn):
@@ -320,3 +391,46 @@ class VerifyOut(SQLModel):
     transfers: int
     total_minutes: int = Field(description="sum of all balances; 0 when the books balance")
     mismatches: list[MismatchOut]
+
+
+# --- Organisations (issue 11) ----------------------------------------------------------------
+
+ORGANIZATION_NAME = column_length(Organization, "name")
+CONTACT_PERSON = column_length(Organization, "contact_person")
+ADDRESS = column_length(Organization, "address")
+ORGANIZATION_KIND = column_length(Organization, "kind")
+_KIND_HELP = "welfare, care, city or other"
+
+
+class OrganizationIn(ApiInput):
+    name: ApiText = Field(max_length=ORGANIZATION_NAME)
+    kind: ApiText = Field(default="welfare", max_length=ORGANIZATION_KIND, description=_KIND_HELP)
+    contact_person: ApiText | None = Field(default=None, max_length=CONTACT_PERSON)
+    address: ApiText | None = Field(default=None, max_length=ADDRESS)
+    phone: ApiText | None = Field(default=None, max_length=PHONE)
+    email: ApiText | None = Field(default=None, max_length=EMAIL)
+
+
+class OrganizationChangesIn(ApiInput):
+    """A field left out stays as it is; null empties an optional one. ``active: false``
+    deactivates: refused (409) while the organisation has active staff."""
+
+    name: ApiText | None = Field(default=None, max_length=ORGANIZATION_NAME)
+    kind: ApiText | None = Field(default=None, max_length=ORGANIZATION_KIND, description=_KIND_HELP)
+    contact_person: ApiText | None = Field(default=None, max_length=CONTACT_PERSON)
+    address: ApiText | None = Field(default=None, max_length=ADDRESS)
+    phone: ApiText | None = Field(default=None, max_length=PHONE)
+    email: ApiText | None = Field(default=None, max_length=EMAIL)
+    active: bool | None = None
+
+
+class OrganizationOut(SQLModel):
+    id: int
+    account_id: int
+    name: str
+    kind: str
+    contact_person: str | None
+    address: str | None
+    phone: str | None
+    email: str | None
+    active: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from tests.support import World, town_today
 from timebank import board, exchanges, ledger, network
@@ -41,6 +41,8 @@ async def pending_exchange(sessions, world: World, receiver: Member, *, days_ago
         )
         done.exchange.created_at = NOW - timedelta(days=days_ago)
         s.add(done.exchange)
+        # Logged days ago: the receiver was told then (tests/test_notice_events.py).
+        await s.exec(delete(Notification).where(Notification.kind == "hours_logged"))  # type: ignore[call-overload]
     return done.exchange.id  # type: ignore[return-value]
 
 
@@ -83,8 +85,12 @@ async def test_for_a_receiver_without_login_the_staff_who_act_for_them_are_remin
 ):
     await pending_exchange(sessions, world, world.client, days_ago=4)
     await run_unconfirmed(sessions)
-    # Karl Klient has no login; Paula Profi works for his organisation.
-    assert await notified(sessions) == [(world.professional.id, "exchange_reminder")]
+    # Karl Klient has no login; Paula Profi works for his organisation. Karl's own row is
+    # for the office's post (timebank.post).
+    assert await notified(sessions) == [
+        (world.professional.id, "exchange_reminder"),
+        (world.client.id, "exchange_reminder"),
+    ]
 
 
 async def test_a_reminder_is_sent_once(sessions, world):
@@ -144,16 +150,26 @@ async def test_by_network_setting_a_late_exchange_is_confirmed_automatically(ses
     assert again["confirmed"] == 0
 
 
-async def test_an_automatic_confirmation_the_limit_refuses_becomes_a_flag(sessions, world):
+async def test_an_automatic_confirmation_beyond_a_limit_is_held_for_the_office(sessions, world):
     exchange_id = await pending_exchange(sessions, world, world.senior, days_ago=15)
     async with transaction(sessions) as s:
         account = await s.get(Account, (await ledger.account_of_member(s, world.senior.id)).id)  # type: ignore[arg-type]
         account.min_minutes = -60  # type: ignore[union-attr]
         s.add(account)
     counts = await run_unconfirmed(sessions, unconfirmed_action="confirm")
-    assert (counts["confirmed"], counts["flagged"]) == (0, 1)
+    assert (counts["confirmed"], counts["held"], counts["flagged"]) == (0, 1, 0)
     async with transaction(sessions) as s:
-        assert (await s.get(Exchange, exchange_id)).status == "pending"  # type: ignore[union-attr]
+        held = await s.get(Exchange, exchange_id)
+        assert (held.status, held.held_for) == ("held", "minimum")  # type: ignore[union-attr]
+        assert (await ledger.verify(s)).transfers == 0
+    # The receiver, the giver and the manager hear it; nobody is told it was booked.
+    told = await notified(sessions)
+    assert sorted(m for m, kind in told if kind == "help_held") == sorted(
+        [world.senior.id, world.volunteer.id, world.manager.id]
+    )
+    assert all(kind != "exchange_auto_confirmed" for _, kind in told)
+    again = await run_unconfirmed(sessions, unconfirmed_action="confirm")
+    assert (again["held"], again["flagged"]) == (0, 0)
 
 
 # --- Unanswered requests --------------------------------------------------------------------
@@ -234,13 +250,17 @@ async def test_offers_and_requests_past_their_date_close_and_their_owners_are_to
         s.add_all([old_offer, current, old_request])
     async with transaction(sessions) as s:
         counts = await reminders.expire_past(s, today=today, email=False)
-    assert counts == {"requests": 1, "offers": 1, "told": 2}
+    assert counts == {"requests": 1, "offers": 1, "told": 3}
     async with transaction(sessions) as s:
         assert (await s.get(Offer, old_offer.id)).status == "expired"  # type: ignore[union-attr]
         assert (await s.get(Offer, current.id)).status == "open"  # type: ignore[union-attr]
         assert (await s.get(HelpRequest, old_request.id)).status == "expired"  # type: ignore[union-attr]
     assert sorted(await notified(sessions)) == sorted(
-        [(world.volunteer.id, "offer_expired"), (world.professional.id, "request_expired")]
+        [
+            (world.volunteer.id, "offer_expired"),
+            (world.professional.id, "request_expired"),
+            (world.client.id, "request_expired"),  # for the office's post
+        ]
     )
     async with transaction(sessions) as s:
         again = await reminders.expire_past(s, today=today, email=False)

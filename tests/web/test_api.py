@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import bearer, town_today
-from timebank import exchanges, i18n, ledger, members
+from tests.support import bearer, set_balance, town_today
+from timebank import exchanges, ledger, members
 from timebank.db import transaction
 from timebank.models import Exchange, Member, Transfer
 from timebank.web import api as api_module
@@ -140,26 +140,77 @@ async def test_confirming_twice_books_once(api, world, tokens, sessions):
     assert await count(sessions, Transfer) == 1
 
 
-async def test_the_receiver_rejects_with_a_reason_and_nothing_is_booked(
+async def test_the_receiver_disputes_with_a_reason_and_nothing_is_booked(
     api, world, tokens, sessions
 ):
+    """The body of before disputes had kinds still works: ``reason`` alone is ``why: other``."""
     logged = await call(
         api, "POST", "/exchanges", tokens["volunteer"], help_given(world.volunteer, world.senior)
     )
     path = f"/exchanges/{logged.json()['id']}"
     no_reason = await call(api, "POST", path + "/reject", tokens["senior"], {"reason": " "})
     assert is_error(no_reason, 422, "validation", "reason")
-    rejected = await call(
+    no_why = await call(api, "POST", path + "/reject", tokens["senior"], {"why": "weil"})
+    assert is_error(no_why, 422, "validation", "why")
+    no_length = await call(api, "POST", path + "/reject", tokens["senior"], {"why": "length"})
+    assert is_error(no_length, 422, "validation", "minutes")
+    disputed = await call(
         api, "POST", path + "/reject", tokens["senior"], {"reason": "war nur 30 Minuten"}
     )
-    assert rejected.status_code == 200
-    assert (rejected.json()["status"], rejected.json()["reject_reason"]) == (
-        "rejected",
-        "war nur 30 Minuten",
-    )
+    assert disputed.status_code == 200
+    body = disputed.json()
+    assert (body["status"], body["transfer_id"]) == ("disputed", None)
+    assert {k: body["dispute"][k] for k in ("why", "note", "outcome")} == {
+        "why": "other",
+        "note": "war nur 30 Minuten",
+        "outcome": None,
+    }
     late = await call(api, "POST", path + "/confirm", tokens["senior"])
     assert is_error(late, 409, "conflict")
     assert await count(sessions, Transfer) == 0
+
+
+async def test_a_dispute_over_the_api_is_accepted_settled_or_withdrawn(
+    api, world, tokens, sessions
+):
+    async def disputed(why: dict[str, object]) -> str:
+        logged = await call(
+            api,
+            "POST",
+            "/exchanges",
+            tokens["volunteer"],
+            help_given(world.volunteer, world.senior, minutes=120),
+        )
+        path = f"/exchanges/{logged.json()['id']}"
+        answer = await call(api, "POST", path + "/reject", tokens["senior"], why)
+        assert answer.json()["status"] == "disputed"
+        return path
+
+    # The giver accepts the receiver's length: booked once, with it.
+    path = await disputed({"why": "length", "minutes": 90})
+    refused = await call(api, "POST", path + "/dispute/accept", tokens["senior"])
+    assert is_error(refused, 403, "forbidden")
+    accepted = await call(api, "POST", path + "/dispute/accept", tokens["volunteer"])
+    assert accepted.status_code == 200
+    assert (accepted.json()["status"], accepted.json()["minutes"]) == ("confirmed", 90)
+    assert accepted.json()["dispute"]["outcome"] == "accepted"
+    again = await call(api, "POST", path + "/dispute/accept", tokens["volunteer"])
+    assert is_error(again, 409, "conflict")
+    assert await count(sessions, Transfer) == 1
+    # The manager settles with a corrected length and a note.
+    path = await disputed({"why": "did_not_happen"})
+    body = {"outcome": "corrected", "minutes": 30, "note": "angerufen"}
+    not_theirs = await call(api, "POST", path + "/dispute/settle", tokens["volunteer"], body)
+    assert is_error(not_theirs, 403, "forbidden")
+    settled = await call(api, "POST", path + "/dispute/settle", tokens["manager"], body)
+    assert (settled.json()["status"], settled.json()["minutes"]) == ("confirmed", 30)
+    assert settled.json()["dispute"]["settlement_note"] == "angerufen"
+    assert await count(sessions, Transfer) == 2
+    # The receiver takes one back: it waits for them again.
+    path = await disputed({"why": "other", "reason": "weiß nicht"})
+    withdrawn = await call(api, "POST", path + "/dispute/withdraw", tokens["senior"])
+    assert withdrawn.json()["status"] == "pending"
+    assert withdrawn.json()["dispute"]["outcome"] == "withdrawn"
 
 
 async def test_staff_entry_for_a_client_is_booked_at_once_and_marked_assisted(
@@ -343,29 +394,29 @@ async def set_min(sessions: Sessions, member: Member, minutes: int) -> None:
         s.add(account)
 
 
-async def test_a_confirmation_beyond_a_limit_is_409_naming_account_balance_and_limit(
+async def test_a_confirmation_beyond_a_limit_is_200_held_and_books_nothing(
     api, world, tokens, sessions
 ):
     await set_min(sessions, world.senior, -60)
     logged = await call(
         api, "POST", "/exchanges", tokens["volunteer"], help_given(world.volunteer, world.senior)
     )
-    refused = await call(api, "POST", f"/exchanges/{logged.json()['id']}/confirm", tokens["senior"])
-    assert is_error(refused, 409, "balance_limit")
-    senior_account, _ = await account_of(sessions, world.senior)
-    body = refused.json()
-    assert (body["account_id"], body["balance_minutes"], body["limit_minutes"]) == (
-        senior_account,
-        0,
-        -60,
-    )
-    # The sentence is the senior's (German by default): their own account, in hours.
-    assert body["detail"].startswith("Ihr Kontostand") and str(senior_account) not in body["detail"]
-    assert i18n.hours_and_minutes(-60, "de") in body["detail"]
+    path = f"/exchanges/{logged.json()['id']}/confirm"
+    answer = await call(api, "POST", path, tokens["senior"])
+    # Nobody is refused for help given: held for the network office, nothing booked.
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["status"], body["transfer_id"], body["settled_as"]) == ("held", None, None)
     assert await count(sessions, Transfer) == 0
-    async with transaction(sessions) as s:
-        exchange = await s.get(Exchange, logged.json()["id"])
-        assert exchange is not None and exchange.status == "pending"
+    assert (await account_of(sessions, world.senior))[1] == 0
+    # Confirming again changes nothing; rejecting it now is refused in words.
+    again = await call(api, "POST", path, tokens["senior"])
+    assert (again.status_code, again.json()["status"]) == (200, "held")
+    rejected = await call(
+        api, "POST", f"/exchanges/{logged.json()['id']}/reject", tokens["senior"], {"reason": "x"}
+    )
+    assert is_error(rejected, 409, "conflict")
+    assert await count(sessions, Transfer) == 0
 
 
 async def test_only_a_manager_confirms_beyond_a_limit_and_the_reason_shows(
@@ -389,29 +440,19 @@ async def test_only_a_manager_confirms_beyond_a_limit_and_the_reason_shows(
     assert line["override_reason"] == "Runder Tisch 12.3."
 
 
-async def test_an_assisted_entry_refused_for_a_limit_leaves_no_exchange(
-    api, world, tokens, sessions
-):
+async def test_an_assisted_entry_beyond_a_limit_is_held_not_refused(api, world, tokens, sessions):
     await set_min(sessions, world.client, -60)
-    refused = await call(
+    entered = await call(
         api,
         "POST",
         "/exchanges",
         tokens["professional"],
         help_given(world.volunteer, world.client, minutes=61, idempotency_key="k-1"),
     )
-    assert is_error(refused, 409, "balance_limit")
-    assert await count(sessions, Exchange) == 0
+    assert entered.status_code == 201
+    assert (entered.json()["status"], entered.json()["transfer_id"]) == ("held", None)
+    assert await count(sessions, Exchange) == 1
     assert await count(sessions, Transfer) == 0
-    # The key was not used up by the refusal: a corrected retry goes through.
-    fixed = await call(
-        api,
-        "POST",
-        "/exchanges",
-        tokens["professional"],
-        help_given(world.volunteer, world.client, minutes=60, idempotency_key="k-2"),
-    )
-    assert fixed.status_code == 201
 
 
 async def test_a_manager_sets_and_resets_an_accounts_own_limits(api, world, tokens, sessions):
@@ -429,8 +470,8 @@ async def test_a_manager_sets_and_resets_an_accounts_own_limits(api, world, toke
         tokens["volunteer"],
         help_given(world.volunteer, world.senior, minutes=121),
     )
-    refused = await call(api, "POST", f"/exchanges/{logged.json()['id']}/confirm", tokens["senior"])
-    assert is_error(refused, 409, "balance_limit")
+    held = await call(api, "POST", f"/exchanges/{logged.json()['id']}/confirm", tokens["senior"])
+    assert held.json()["status"] == "held"  # beyond the new limit: held, not booked
 
     reset = await call(api, "PATCH", path, tokens["manager"], {"min_minutes": None})
     assert (reset.json()["min_minutes"], reset.json()["own_min_minutes"]) == (-20 * 60, None)
@@ -730,6 +771,8 @@ async def test_a_retried_donation_with_the_same_key_books_once(api, world, token
 async def test_the_statement_pages_newest_first_with_the_running_balance(
     api, world, tokens, sessions
 ):
+    # Only hours one has can be given to the pool (issue 9): 150 minutes to start with.
+    await set_balance(sessions, world, world.volunteer, 150)
     async with transaction(sessions) as s:
         for minutes in (10, 20, 30, 40, 50):
             await exchanges.donate_to_pool(s, world.volunteer, minutes)
@@ -737,8 +780,8 @@ async def test_the_statement_pages_newest_first_with_the_running_balance(
     path = f"/accounts/{account}/transfers"
     first = (await call(api, "GET", path + "?limit=2", tokens["volunteer"])).json()
     assert [line["minutes"] for line in first["lines"]] == [-50, -40]
-    assert [line["balance_after"] for line in first["lines"]] == [-150, -100]
-    assert first["balance_minutes"] == -150
+    assert [line["balance_after"] for line in first["lines"]] == [0, 50]
+    assert first["balance_minutes"] == 0
     second = (
         await call(
             api, "GET", f"{path}?limit=2&before_id={first['next_before_id']}", tokens["volunteer"]
@@ -750,7 +793,11 @@ async def test_the_statement_pages_newest_first_with_the_running_balance(
             api, "GET", f"{path}?limit=2&before_id={second['next_before_id']}", tokens["volunteer"]
         )
     ).json()
-    assert [line["balance_after"] for line in last["lines"]] == [-10]
+    assert [line["balance_after"] for line in last["lines"]] == [140, 150]
+    if last["next_before_id"] is not None:  # a full page cannot know it was the last
+        after = f"{path}?limit=2&before_id={last['next_before_id']}"
+        last = (await call(api, "GET", after, tokens["volunteer"])).json()
+        assert last["lines"] == []
     assert last["next_before_id"] is None
 
 
@@ -766,20 +813,29 @@ async def test_the_openapi_schema_describes_every_endpoint_with_its_schemas(api)
     seen = 0
     for route in router.routes:
         for method in route.methods - {"OPTIONS", "HEAD"}:  # type: ignore[attr-defined]
-            path = route.path.replace(":int}", "}")
+            path = route.path.replace(":int}", "}").replace(":str}", "}")
             op = spec["paths"][path][method.lower()]
             seen += 1
             ok = next(code for code in op["responses"] if code.startswith("2"))
-            ref = op["responses"][ok]["content"]["application/json"]["schema"]["$ref"]
-            assert ref.rsplit("/", 1)[1] in schemas, (method, path)
+            content = op["responses"][ok]["content"]
+            if "application/json" not in content:  # a file: the CSV and XLSX exports
+                assert path.startswith("/api/v1/exports/"), (method, path)
+            elif path.endswith("/export"):  # a member's data: an object of lists (DSGVO)
+                assert content["application/json"]["schema"]["type"] == "object", path
+            else:
+                schema = content["application/json"]["schema"]
+                ref = schema["items"]["$ref"] if schema.get("type") == "array" else schema["$ref"]
+                assert ref.rsplit("/", 1)[1] in schemas, (method, path)
             assert "401" in op["responses"], (method, path)
-            if method in {"POST", "PATCH"}:
+            # Answering a dispute (accept, withdraw) says everything in its path.
+            if method in {"POST", "PATCH"} and not path.endswith(("/accept", "/withdraw")):
                 body = op["requestBody"]["content"]["application/json"]["schema"]
                 refs = [body] if "$ref" in body else body["oneOf"]  # oneOf: an optional body
                 assert any(r.get("$ref", "").rsplit("/", 1)[-1] in schemas for r in refs), (
                     method,
                     path,
                 )
-    assert seen == 13
+    # + the answers to a dispute (issue 9); organisations, exports and the DSGVO (issue 11)
+    assert seen == 13 + 3 + 4 + 1 + 3
     assert schemas["ExchangeIn"]["properties"]["minutes"]["type"] == "integer"
     assert set(schemas["ErrorOut"]["properties"]) >= {"status_code", "code", "detail", "field"}

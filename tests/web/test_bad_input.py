@@ -20,12 +20,13 @@ from sqlmodel import select
 from tests.support import World, bearer, town_today
 from tests.web.support import Client, error_of, post, sign_in
 from timebank.db import transaction
-from timebank.models import Exchange, HelpRequest, Member, Offer, Transfer
-from timebank.network import OLDEST_HELP_DAYS
+from timebank.models import Exchange, HelpRequest, Member, NetworkSettings, Offer, Transfer
 
 TOO_BIG = str(2**31)
 NUL = "a\x00b"
 TODAY = town_today()
+# The network's default window for a date of help (network_settings.help_days_back).
+OLDEST_HELP_DAYS = NetworkSettings().help_days_back
 
 
 async def written(sessions: Any) -> tuple[int, ...]:
@@ -136,13 +137,22 @@ WEB_CASES: list[tuple[str, str, str, str, dict[str, str] | None, tuple[int, ...]
         "before",
     ),
     (
-        "statement before 2^31",
+        "statement of the year 2^31",
         "manager",
         "GET",
-        f"/members/{{senior}}/statement?before={TOO_BIG}",
+        f"/members/{{senior}}/statement?year={TOO_BIG}",
         None,
         (400, 422),
-        "before",
+        "year",
+    ),
+    (
+        "statement of month 13",
+        "manager",
+        "GET",
+        "/members/{senior}/statement?month=13",
+        None,
+        (400, 422),
+        "month",
     ),
     (
         "member list district 2^31",
@@ -473,7 +483,7 @@ async def test_bad_api_input_is_a_clear_4xx_naming_the_field_and_writes_nothing(
     assert await written(sessions) == before
 
 
-async def test_help_a_year_back_is_still_accepted(
+async def test_help_at_the_oldest_day_of_the_window_is_still_accepted(
     api: AsyncClient, world: World, tokens: dict[str, str]
 ) -> None:
     oldest = (TODAY - timedelta(days=OLDEST_HELP_DAYS)).isoformat()

@@ -87,8 +87,8 @@ async def test_without_accept_language_the_api_speaks_the_members_language(
 ):
     await speaks(sessions, world.senior, "ru")
     await lowest_balance(sessions, world.senior, -60)
-    logged = await call(api, "POST", "/exchanges", tokens["volunteer"], json=help_for(world))
-    refused = await call(api, "POST", f"/exchanges/{logged['id']}/confirm", tokens["senior"])
+    # (Confirming help is never refused for a limit: it is held. A gift to the pool is.)
+    refused = await call(api, "POST", "/pool/donations", tokens["senior"], json={"minutes": 90})
     # The stable parts stay as they were; the sentence is Russian, in hours, about "your"
     # account, with no account number in it.
     assert refused["code"] == "balance_limit" and refused["limit_minutes"] == -60
@@ -247,19 +247,10 @@ async def test_a_refusal_page_is_shown_in_turkish_with_hours_in_words(
 ):
     await speaks(sessions, world.senior, "tr")
     await lowest_balance(sessions, world.senior, -60)
-    async with transaction(sessions) as s:
-        logged = await exchanges.record_exchange(
-            s,
-            world.volunteer,
-            giver_id=world.volunteer.id,  # type: ignore[arg-type]
-            receiver_id=world.senior.id,  # type: ignore[arg-type]
-            minutes=90,
-            performed_on=town_today(),
-            category="shopping",
-        )
     await sign_in(client, "sieglinde@example.org")
-    answer = await post(client, f"/exchanges/{logged.exchange.id}/confirm")
-    assert answer.status_code == 409
+    # A gift beyond the lowest balance (confirming help is held instead: tests/web/test_held).
+    answer = await post(client, "/donate", {"hours": "1,5", "minutes": "0"})
+    assert answer.status_code == 400
     shown = main_of(answer.text)
     said = i18n.render(
         "tr",

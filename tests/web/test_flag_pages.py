@@ -10,10 +10,11 @@ from sqlmodel import select
 
 from tests.support import set_balance, town_today
 from tests.web.support import SECRET, error_of, main_of, manager, post, sign_in
+from timebank import ledger
 from timebank.config import Settings
 from timebank.db import transaction
 from timebank.jobs import registry, runs
-from timebank.models import Flag, FlagEvent, NetworkSettings, utcnow
+from timebank.models import Flag, FlagEvent, LimitDefault, NetworkSettings, utcnow
 
 
 async def karl_owes(sessions, world) -> None:  # type: ignore[no-untyped-def]
@@ -102,6 +103,12 @@ async def _settings_form(browser) -> dict[str, str]:  # type: ignore[no-untyped-
         if ('type="checkbox"' in tag or 'type="radio"' in tag) and " checked" not in tag:
             continue
         form[name.group(1)] = value.group(1) if value else ""
+    # A browser sends each list's chosen entry (its first when none is marked).
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', options) or re.search(
+            r'<option value="([^"]*)"', options
+        )
+        form[name] = chosen.group(1) if chosen else ""
     return form
 
 
@@ -156,6 +163,8 @@ async def test_a_bad_setting_is_shown_next_to_its_field_and_nothing_is_saved(
     await manager(client)
     form = await _settings_form(client)
     sent = {**form, "gives_ratio": "7", field: value}
+    if field.endswith("_cron"):  # a cron expression is read when the expert choice is made
+        sent[f"{field}_every"] = "cron"
     answer = await post(client, "/manage/flags/settings", sent)
     assert answer.status_code == 400
     assert message in error_of(answer.text, field)
@@ -174,3 +183,55 @@ async def test_only_the_manager_sees_and_changes_the_settings(client, world, ses
     assert answer.status_code == 403
     async with transaction(sessions) as s:
         assert (await s.get(NetworkSettings, 1)).takes_balance_below == -600  # type: ignore[union-attr]
+
+
+async def test_schedules_are_chosen_in_words_and_cron_stays_for_experts(client, world, sessions):
+    await manager(client)
+    form = await _settings_form(client)
+    # The defaults read as words: the review daily at 02:30, the digest on Mondays at 07:00.
+    assert (form["review_cron_every"], form["review_cron_at"]) == ("daily", "02:30")
+    assert (form["digest_cron_every"], form["digest_cron_day"], form["digest_cron_at"]) == (
+        "weekly",
+        "0",
+        "07:00",
+    )
+    chosen = {
+        **form,
+        "review_cron_every": "weekly",
+        "review_cron_day": "6",  # Sunday
+        "review_cron_at": "23:15",
+        "unanswered_cron_every": "cron",
+        "unanswered_cron": "*/30 8-18 * * 1-5",
+    }
+    answer = await post(client, "/manage/flags/settings", chosen)
+    assert answer.status_code == 303
+    async with transaction(sessions) as s:
+        saved = await s.get(NetworkSettings, 1)
+        assert saved is not None
+        assert saved.review_cron == "15 23 * * 0"
+        assert saved.unanswered_cron == "*/30 8-18 * * 1-5"
+    refused = await post(client, "/manage/flags/settings", {**form, "review_cron_at": "25:00"})
+    assert refused.status_code == 400 and error_of(refused.text, "review_cron_at")
+
+
+async def test_limits_per_role_are_set_on_the_settings_page_and_hold_in_the_ledger(
+    client, world, sessions
+):
+    await manager(client)
+    form = await _settings_form(client)
+    answer = await post(
+        client,
+        "/manage/flags/settings",
+        {**form, "limit_min_senior": "-3", "limit_max_volunteer": "50"},
+    )
+    assert answer.status_code == 303
+    async with transaction(sessions) as s:
+        senior = await s.get(LimitDefault, "senior")
+        assert senior is not None and senior.min_minutes == -180
+        account = await ledger.account_of_member(s, world.senior.id)
+        limits = await ledger.limits_for(s, [account])
+        assert limits[account.id].min_minutes == -180
+    shown = await _settings_form(client)
+    assert (shown["limit_min_senior"], shown["limit_max_volunteer"]) == ("-3", "50")
+    refused = await post(client, "/manage/flags/settings", {**form, "limit_min_senior": "5"})
+    assert refused.status_code == 400 and error_of(refused.text, "limit_min_senior")

@@ -35,6 +35,7 @@ from timebank.jobs.runs import run_job
 from timebank.models import (
     ApiToken,
     Category,
+    Dispute,
     District,
     Exchange,
     FlagEvent,
@@ -57,7 +58,12 @@ LANGUAGES = ("de", "tr", "ru", "ar")
 PER_SHAPE = 3
 
 # Pages no link leads to (the manager opens them by address): walked from as well.
-UNLINKED = {"manager": ("flag_list", "job_run_list", "settings_form")}
+UNLINKED = {
+    "manager": (
+        "flag_list", "job_run_list", "settings_form",
+        "manage_exports", "manage_audit", "organization_list",
+    )
+}  # fmt: skip
 
 # Words each language spells as English does (``Name`` in German, month names).
 SAME_BY_NATURE = {
@@ -87,7 +93,10 @@ TYPED = (
     Member.email,
     Member.phone,
     Member.availability,
+    Member.best_time_to_call,
     Exchange.note,
+    Dispute.note,
+    Dispute.settlement_note,
     Exchange.reject_reason,
     Transfer.reason,
     Transfer.override_reason,
@@ -106,6 +115,23 @@ TYPED = (
     NetworkSettings.unanswered_cron,
     NetworkSettings.expiry_cron,
     NetworkSettings.digest_cron,
+    # An organisation's contact details as the office typed them.
+    Organization.contact_person,
+    Organization.address,
+    Organization.phone,
+    NetworkSettings.summary_cron,
+    # The network office as the manager typed it (its address: each line on its own too).
+    NetworkSettings.network_name,
+    NetworkSettings.office_address,
+    NetworkSettings.office_phone,
+    NetworkSettings.office_hours,
+    NetworkSettings.office_contact,
+    NetworkSettings.office_email,
+    NetworkSettings.imprint_text,
+    NetworkSettings.privacy_text,
+    Member.street,
+    Member.postcode,
+    Member.town,
     JobRun.runner,  # the machine and process that ran a job
 )
 
@@ -218,7 +244,8 @@ async def typed_texts(sessions: Sessions) -> list[str]:
     texts: list[str] = list(available_timezones())
     async with transaction(sessions) as s:
         for column in TYPED:
-            texts += [v for v in (await s.exec(select(column))).all() if v]
+            for value in (await s.exec(select(column))).all():
+                texts += [value, *value.splitlines()] if value else []
     # Notes the app writes itself are shown translated, never as typed.
     return [t for t in texts if t not in SYSTEM_NOTES]
 

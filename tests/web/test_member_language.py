@@ -212,7 +212,7 @@ async def test_the_pool_note_and_a_default_dispute_show_in_the_readers_language(
             category="shopping",
         )
     await sign_in(client, "sieglinde@example.org")
-    answer = await post(client, f"/exchanges/{done.exchange.id}/reject", {})
+    answer = await post(client, f"/exchanges/{done.exchange.id}/reject", {"why": "did_not_happen"})
     assert answer.status_code == 303
     async with transaction(sessions) as s:
         donation = await s.scalar(select(Transfer).where(Transfer.kind == "donation"))
@@ -222,6 +222,6 @@ async def test_the_pool_note_and_a_default_dispute_show_in_the_readers_language(
     bookings = main_of((await client.get("/manage/transfers")).text)
     assert "Spende an den Gemeinschaftstopf" in bookings
     assert "donation to the community pool" not in bookings
-    disputed = main_of((await client.get("/manage/exchanges")).text)
-    assert gettext_for("de", "Disputed: this did not happen like this") in disputed
-    assert gettext_for("ar", "Disputed: this did not happen like this") not in disputed
+    disputed = main_of((await client.get("/manage/disputes")).text)
+    assert gettext_for("de", "This help did not happen.") in disputed
+    assert gettext_for("ar", "This help did not happen.") not in disputed

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from timebank import network, review
 from timebank.config import Settings
 from timebank.errors import NotFound
-from timebank.jobs import delivery, digest, reminders
+from timebank.jobs import delivery, digest, reminders, retention
 from timebank.models import NetworkSettings
 from timebank.schedules import cron_trigger
 
@@ -46,14 +46,27 @@ async def _unanswered(session: AsyncSession, ctx: JobContext) -> dict[str, int]:
 
 
 async def _expiry(session: AsyncSession, ctx: JobContext) -> dict[str, int]:
-    return await reminders.expire_past(
-        session, today=network.today_in(ctx.network, ctx.now), email=ctx.email
-    )
+    today = network.today_in(ctx.network, ctx.now)
+    closed = await reminders.expire_past(session, today=today, email=ctx.email)
+    warned = await reminders.expiring_soon(session, ctx.network, today=today, email=ctx.email)
+    return closed | warned
+
+
+async def _summary(session: AsyncSession, ctx: JobContext) -> dict[str, int]:
+    # The notices of members who chose a daily summary, written before the tick.
+    return await delivery.queue_daily_summaries(session, before=ctx.scheduled_for)
 
 
 async def _digest(session: AsyncSession, ctx: JobContext) -> dict[str, int]:
     # The week is the one before the tick, so a re-run or a catch-up reports the same week.
     return await digest.send_weekly_digest(session, end=ctx.scheduled_for, email=ctx.email)
+
+
+async def _retention(session: AsyncSession, ctx: JobContext) -> dict[str, int]:
+    today = network.today_in(ctx.network, ctx.now)
+    return await retention.list_inactive(
+        session, today=today, retention_days=ctx.network.retention_days
+    )
 
 
 @dataclass(frozen=True)
@@ -75,8 +88,25 @@ JOBS: dict[str, Job] = {
             _unconfirmed,
         ),
         Job("unanswered", "flag help requests nobody answered", "unanswered_cron", _unanswered),
-        Job("expiry", "close offers and requests past their date", "expiry_cron", _expiry),
+        Job(
+            "expiry",
+            "close offers and requests past their date; tell of requests ending soon",
+            "expiry_cron",
+            _expiry,
+        ),
         Job("digest", "weekly summary for the network manager", "digest_cron", _digest),
+        Job(
+            "summary",
+            "daily email summary of notices for members who chose it",
+            "summary_cron",
+            _summary,
+        ),
+        Job(
+            "retention",
+            "weekly list of members inactive for the retention period, for the office",
+            "retention_cron",
+            _retention,
+        ),
     )
 }
 

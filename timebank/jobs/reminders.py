@@ -44,7 +44,7 @@ async def unconfirmed_exchanges(
             .with_for_update()
         )
     ).all()
-    counts = {"reminded": 0, "confirmed": 0, "flagged": 0}
+    counts = {"reminded": 0, "confirmed": 0, "held": 0, "flagged": 0}
     for exchange in pending:
         giver = await session.get(Member, exchange.giver_id)
         receiver = await session.get(Member, exchange.receiver_id)
@@ -59,6 +59,10 @@ async def unconfirmed_exchanges(
             if network.unconfirmed_action == "confirm" and await exchanges.auto_confirm(
                 session, exchange, at=now
             ):
+                if exchange.status == "held":
+                    # Beyond a limit: held for the office, who were told (timebank.held).
+                    counts["held"] += 1
+                    continue
                 counts["confirmed"] += 1
                 for person in {giver.id: giver, receiver.id: receiver}.values():
                     for member in await notifications.people_to_tell(session, person):
@@ -182,6 +186,29 @@ EXPIRED = {
         ),
     ),
 }
+
+
+async def expiring_soon(
+    session: AsyncSession, network: NetworkSettings, *, today: date, email: bool
+) -> dict[str, int]:
+    """Tell the owners of open requests that leave the board within the network's notice
+    days; each request once (the notice's key), however often the job runs."""
+    until = today + timedelta(days=network.expiry_notice_days)
+    soon = (
+        await session.exec(
+            select(HelpRequest)
+            .where(
+                HelpRequest.status == "open",
+                col(HelpRequest.expires_on) >= today,
+                col(HelpRequest.expires_on) <= until,
+            )
+            .order_by(col(HelpRequest.id))
+        )
+    ).all()
+    warned = 0
+    for request in soon:
+        warned += await notifications.request_expiring(session, request, email=email)
+    return {"warned": warned}
 
 
 async def expire_past(session: AsyncSession, *, today: date, email: bool) -> dict[str, int]:

@@ -36,7 +36,14 @@ from timebank.web.errors import EXCEPTION_HANDLERS
 from timebank.web.frame import provide_member
 from timebank.web.headers import security_headers
 from timebank.web.openapi import ServerRenderedReference
-from timebank.web.pages import board, flags, manager, member, signin
+from timebank.web.pages import board, clients, disputes, flags, manager, member, office, signin
+from timebank.web.pages import exports as export_pages
+from timebank.web.pages import held as held_pages
+from timebank.web.pages import inbox as inbox_pages
+from timebank.web.pages import join as join_pages
+from timebank.web.pages import organizations as organization_pages
+from timebank.web.pages import privacy as privacy_pages
+from timebank.web.pages import reports as report_pages
 
 log = logging.getLogger("timebank")
 
@@ -140,8 +147,18 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             *signin.ROUTES,
             *member.ROUTES,
             *board.ROUTES,  # /board
+            *clients.ROUTES,  # /clients, a professional's clients
             *manager.ROUTES,  # /manage, the network manager only
             *flags.ROUTES,  # /manage/flags, /manage/jobs
+            *held_pages.ROUTES,  # /manage/held: help held at a limit, pool payments
+            *inbox_pages.ROUTES,  # /notifications, /unsubscribe/{token}
+            *export_pages.ROUTES,  # /manage/exports, /manage/audit
+            *organization_pages.ROUTES,  # /manage/organizations
+            *disputes.ROUTES,  # /exchanges/{id}/dispute…, /manage/disputes
+            *office.ROUTES,  # /manage/office, /manage/post, /impressum, /datenschutz
+            *join_pages.ROUTES,  # /join (no account needed), /manage/intake
+            *privacy_pages.ROUTES,  # /me/data, /manage/members/{id}/data|erase, /manage/privacy
+            *report_pages.ROUTES,  # /manage/reports, certificates (Engagementnachweis)
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         dependencies={

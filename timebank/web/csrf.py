@@ -10,7 +10,7 @@ token is recomputed from the cookies on every request.
 Templates keep Litestar's ``csrf_input`` (the hidden ``_csrf_token`` field) and
 ``csrf_token()``; a readable ``csrftoken`` cookie holds a copy of the current token for
 scripts. The JSON API (``/api/``) authenticates with bearer tokens, never with cookies, and
-is exempt.
+is exempt; so is the one-click unsubscribe post, which carries a signed token of its own.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ VISITOR_COOKIE = "tb_visitor"
 FORM_FIELD = "_csrf_token"
 HEADER = "x-csrftoken"
 EXEMPT_PREFIX = "/api/"
+# One-click unsubscribe from an email (RFC 8058): the mail program posts without cookies or
+# form token. The signed token in the address is the check (timebank.web.pages.inbox), and
+# all such a post can do is turn email off. Only the check is skipped, not the middleware.
+TOKEN_CHECKED_PREFIX = "/unsubscribe/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _SCOPE_KEY = "timebank_csrf"
 
@@ -96,7 +100,9 @@ class SessionCsrfMiddleware:
         if not session and not visitor:
             visitor = binding.new_visitor = secrets.token_urlsafe(32)
         binding.token = token_for(self.secret, session=session, visitor=visitor)
-        if request.method not in SAFE_METHODS:
+        if request.method not in SAFE_METHODS and not request.url.path.startswith(
+            TOKEN_CHECKED_PREFIX
+        ):
             sent = request.headers.get(HEADER)
             if not sent and request.content_type[0] in (
                 RequestEncodingType.URL_ENCODED,

@@ -14,6 +14,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -122,6 +123,32 @@ def month(ctx: Context, value: date | datetime | None) -> str:
 
 
 @pass_context
+def number(ctx: Context, value: float | None) -> str:
+    """1.5 → "1,5" (de): a figure of the dashboard in the page's language."""
+    if value is None:
+        return ""
+    return _isolated(ctx, format_decimal(value, format="#,##0.#", locale=_locale(ctx)))
+
+
+@pass_context
+def percent(ctx: Context, value: float | None) -> str:
+    """50 → "50 %" (de) / "%50" (tr): a whole percentage in the page's language."""
+    return _isolated(ctx, format_percent((value or 0) / 100, locale=_locale(ctx)))
+
+
+@pass_context
+def month_name(ctx: Context, number: int) -> str:
+    """A month's name on its own ("März"), for the statement's choice of month."""
+    return format_date(date(2000, number, 1), format="LLLL", locale=_locale(ctx))
+
+
+@pass_context
+def weekday_name(ctx: Context, number: int) -> str:
+    """A weekday's name on its own ("Montag"), Monday = 0 (the settings' schedules)."""
+    return format_date(date(2024, 1, 1 + number), format="EEEE", locale=_locale(ctx))
+
+
+@pass_context
 def iso_date(ctx: Context, value: date | datetime | None) -> str:
     """For ``<time datetime=…>`` and ``<input type=date>``."""
     if value is None:
@@ -192,6 +219,10 @@ FILTERS = {
     "date_time": date_time,
     "clock": clock,
     "month": month,
+    "month_name": month_name,
+    "weekday_name": weekday_name,
+    "number": number,
+    "percent": percent,
     "iso_date": iso_date,
     "category_name": category_name,
     "isolate": isolate,

@@ -22,13 +22,13 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from typing import Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import exchanges, i18n, ledger
+from timebank import exchanges, i18n, ledger, network
 from timebank.errors import DomainError, Invalid
 from timebank.i18n import N_
 from timebank.models import Member
@@ -44,6 +44,7 @@ FIELD_LENGTHS = {
     "email": column_length(Member, "email"),
     "phone": column_length(Member, "phone"),
     "availability": column_length(Member, "availability"),
+    "best_time_to_call": column_length(Member, "best_time_to_call"),
     "language": column_length(Member, "language"),
 }
 MAX_FORM_TEXT = 2000
@@ -189,6 +190,18 @@ async def record_from_form(
         request_id=request_id,
         idempotency_key=sent_key(form),
     )
+
+
+async def help_dates(db: AsyncSession) -> dict[str, Any]:
+    """What a form with a date of help shows: today, the earliest day allowed and the
+    network's window in days (the date field's ``min``/``max`` and its hint)."""
+    settings = await network.network_settings(db)
+    today = await network.today(db)
+    return {
+        "today": today,
+        "earliest": network.earliest_help_day(settings, today),
+        "help_days": settings.help_days_back,
+    }
 
 
 @overload

@@ -2,8 +2,11 @@
 and how a handler answers with a redirect.
 
 Every page handler returns ``page(request, "area/name.html", **context)``; ``page`` adds
-``lang``, ``member``, ``rtl``, ``large_text``, ``done`` (the ``?done=`` notice) and
-``town_clock`` (the network's time zone, which the date filters read) to the context.
+``lang``, ``member``, ``rtl``, ``large_text``, ``done`` (the ``?done=`` notice),
+``town_clock`` (the network's time zone, which the date filters read), ``unread`` (the
+member's unread notices, for the menu) and ``office`` (the
+network office, ``network.Office``; None on a page drawn before the database was read) to
+the context.
 Handler parameters use the short names below (``Req``, ``Db``, ``Caller``); app.py declares
 the dependencies they name.
 """
@@ -22,7 +25,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from timebank import access, i18n, network, signin
+from timebank import access, i18n, network, notifications, signin
 from timebank.models import LANGUAGES, STAFF_ROLES, Member, id_of
 
 # Handler parameters Litestar injects by name (app.py declares the dependencies).
@@ -77,6 +80,16 @@ async def _remember(request: Req, db: AsyncSession, member: Member) -> None:
     # Read once per request, while the transaction is open: an error page drawn later
     # still shows the town's times.
     request.state.town_clock = await network.town_clock(db)
+    # The unread count in the menu (one indexed count per page).
+    request.state.unread = await notifications.unread_count(db, member)
+    await remember_office(request, db)
+
+
+async def remember_office(request: Req, db: AsyncSession) -> None:
+    """The network office for the page's footer and letterhead (``office`` in every page's
+    context): read once per request from the settings row the session already holds, so an
+    error page drawn after a rollback still shows it."""
+    request.state.office = await network.office(db)
 
 
 def language_of(request: Req) -> str:
@@ -107,6 +120,8 @@ def page(request: Req, template: str, *, status: int = 200, **context: Any) -> T
             "done": request.query_params.get("done"),
             "here": request.url.path,
             "town_clock": getattr(request.state, "town_clock", None),
+            "office": getattr(request.state, "office", None),
+            "unread": getattr(request.state, "unread", 0),
             **context,
         },
     )
@@ -160,6 +175,8 @@ async def optional_member(request: Req, db: Db) -> Member | None:
     member = await signin.member_for_session(db, request.cookies.get(signin.SESSION_COOKIE))
     if member is not None:
         await _remember(request, db, member)
+    else:
+        await remember_office(request, db)
     return member
 
 

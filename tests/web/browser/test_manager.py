@@ -14,9 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import town_today
 from tests.web.browser.support import Server, new_page, sign_in, visit
-from timebank import board, exchanges, ledger
+from timebank import board, exchanges, ledger, organizations
 from timebank.members import NewMember, create_member
-from timebank.models import Category, District, Transfer
+from timebank.models import Category, District, Transfer, id_of
 
 pytestmark = pytest.mark.browser
 
@@ -103,7 +103,7 @@ def test_a_manager_reverses_a_booking_with_a_reason(manager_page, server, networ
     page = manager_page
     page.goto(f"/manage/transfers?member={network.volunteer}")
     visit(page, "manage-transfers")
-    page.get_by_role("link", name=re.compile(rf"\b{network.transfer}\b")).click()
+    page.locator("main").get_by_role("link", name=re.compile(rf"\b{network.transfer}\b")).click()
     page.wait_for_load_state()
     visit(page, "manage-reverse")
     # Without a reason: refused, the error next to the field, nothing booked.
@@ -126,7 +126,12 @@ def test_a_manager_reverses_a_booking_with_a_reason(manager_page, server, networ
     assert row is not None and row.reason == "Doppelt eingetragen" and balance == 0
     page.goto(f"/manage/transfers?member={network.volunteer}")
     assert "Doppelt eingetragen" in page.locator("main").inner_text()
-    assert page.get_by_role("link", name=re.compile(rf"\b{network.transfer}\b")).count() == 0
+    assert (
+        page.locator("main")
+        .get_by_role("link", name=re.compile(rf"\b{network.transfer}\b"))
+        .count()
+        == 0
+    )
 
 
 MAIN_PAGES = [
@@ -139,6 +144,10 @@ MAIN_PAGES = [
     ("/manage/pool", "manage-pool"),
     ("/manage/lists", "manage-lists"),
     ("/manage/matching", "manage-matching"),
+    ("/manage/intake", "manage-intake"),
+    ("/manage/privacy", "manage-privacy"),
+    ("/manage/members/{senior}/data", "manage-member-data"),
+    ("/manage/members/{senior}/erase", "manage-member-erase"),
     ("/board", "board-requests"),
     ("/board/offers", "board-offers"),
     ("/board/offers/new", "board-offer-new"),
@@ -150,6 +159,36 @@ def test_each_manager_page_passes_axe(manager_page, network, path, name):
     manager_page.goto(path.format(volunteer=network.volunteer, senior=network.senior))
     assert manager_page.locator("h1").count() == 1
     visit(manager_page, name)
+
+
+def test_the_office_pages_of_issue_11_pass_axe(manager_page, server, network):
+    """Organisations, exports and the audit log: each page, and a form drawn with an error."""
+
+    async def organisation(s: AsyncSession) -> int:
+        fields = organizations.OrganizationFields(
+            name="Caritas Altstadt e.V.", contact_person="Frau Berg", address="Markt 1"
+        )
+        return id_of(await organizations.create(s, None, fields))
+
+    number = server.run(organisation)
+    page = manager_page
+    page.goto(f"/manage/members/{network.senior}/login-sheet")  # an entry for the audit log
+    for path, name in (
+        ("/manage/organizations", "manage-organizations"),
+        (f"/manage/organizations/{number}", "manage-organization"),
+        ("/manage/organizations/new", "manage-organization-new"),
+        ("/manage/exports", "manage-exports"),
+        ("/manage/exports?from=2026-02-01&to=2026-01-01", "manage-exports-error"),
+        ("/manage/audit", "manage-audit"),
+    ):
+        page.goto(path)
+        assert page.locator("h1").count() == 1, path
+        visit(page, name)
+    page.goto("/manage/organizations/new")
+    page.locator("form.form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#name-error").is_visible()
+    visit(page, "manage-organization-new-error")
 
 
 def test_matching_suggests_the_volunteer_for_the_request(manager_page, network):
@@ -191,9 +230,24 @@ def test_the_settings_page_passes_axe_and_shows_an_error_next_to_its_field(manag
     page.goto("/manage/flags/settings")
     assert page.locator("h1").count() == 1
     visit(page, "manage-flag-settings")
+    page.locator("#f-review_cron_every-cron").check()  # the experts' way
     page.locator("#f-review_cron").fill("30 25 * * *")
     page.locator("form.form button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("#review_cron-error").is_visible()
     assert page.locator("#f-review_cron").input_value() == "30 25 * * *"
     visit(page, "manage-flag-settings-error")
+
+
+def test_the_front_door_passes_axe(browser, server, network):
+    """A visitor's start page and a form, also drawn again with its errors."""
+    page = new_page(browser, server)
+    page.goto("/")
+    assert page.locator("h1").count() == 1
+    visit(page, "public-start")
+    page.goto("/join/help")
+    visit(page, "join-help")
+    page.locator("form.form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#name-error").is_visible()
+    visit(page, "join-help-errors")

@@ -142,12 +142,14 @@ def test_senior_asks_volunteer_helps_logs_two_hours_senior_confirms(
     senior.get_by_role("link", name="Mein Kontoauszug").first.click()
     visit(senior, "statement-senior")
     assert "Jonas Jung hat Ihnen geholfen" in senior.content()
-    assert "−2:00 Std." in senior.content()
+    received = senior.locator('td[data-label="Stunden bekommen"]').first.inner_text()
+    assert received.strip() == "2:00 Std."
 
     volunteer.goto("/statement")
     visit(volunteer, "statement-volunteer")
     assert "Sie haben Hildegard Haas geholfen" in volunteer.content()
-    assert "+2:00 Std." in volunteer.content()
+    given = volunteer.locator('td[data-label="Stunden gegeben"]').first.inner_text()
+    assert given.strip() == "2:00 Std."
     volunteer.goto("/home")
     assert "Sie haben 2:00 Std. gegeben und 0:00 Std. bekommen" in volunteer.content()
 

@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from timebank import board, network, overview
+from timebank.errors import Forbidden, NotFound
 from timebank.models import id_of
 from timebank.web.forms import form_of, parse_day, parse_whole, submit
 from timebank.web.frame import Caller, Db, Req, link, page, see_other
@@ -40,7 +41,10 @@ async def _board_filters(request: Req, db: Db) -> tuple[dict[str, Any], dict[str
 async def board_requests(request: Req, db: Db, member: Caller) -> Template:
     query, context = await _board_filters(request, db)
     listing = await board.open_requests(db, member, today=context["today"], **query)
-    return page(request, "board/index.html", tab="requests", listing=listing, **context)
+    offered = await board.offered_help(db, member, [id_of(c.request) for c in listing.items])
+    return page(
+        request, "board/index.html", tab="requests", listing=listing, offered=offered, **context
+    )
 
 
 @get("/board/offers", name="board_offers", include_in_schema=False)
@@ -97,4 +101,73 @@ async def close_offer(request: Req, db: Db, member: Caller, offer_id: FromPath[i
     return see_other(link(request, "board_offers", {"done": "offer_closed"}))
 
 
-ROUTES = [board_requests, board_offers, offer_form, create_offer, close_offer]
+# --- Taking up an offer ("Das möchte ich") and taking back an offer of help --------------------
+
+
+async def _take_context(db: Db, member: Caller, offer_id: int) -> dict[str, Any]:
+    """The offer, and whom staff may take it up for: a professional picks one of their
+    clients, the manager (who acts for everyone) types a member number."""
+    return {
+        "card": await board.get_offer(db, member, offer_id),
+        "clients": await overview.clients_of(db, member),
+        "today": await network.today(db),
+    }
+
+
+@get("/board/offers/{offer_id:int}/take", name="take_offer_form", include_in_schema=False)
+async def take_offer_form(
+    request: Req, db: Db, member: Caller, offer_id: FromPath[int]
+) -> Template:
+    context = await _take_context(db, member, offer_id)
+    form = {"member_id": "" if member.is_staff else str(member.id)}
+    return page(request, "board/take.html", form=form, **context)
+
+
+@post("/board/offers/{offer_id:int}/take", name="take_offer", include_in_schema=False)
+async def take_offer(
+    request: Req, db: Db, member: Caller, offer_id: FromPath[int]
+) -> Template | Redirect:
+    form = await form_of(request)
+
+    async def redraw(errors: dict[str, str]) -> Template:
+        context = await _take_context(db, member, offer_id)
+        return page(request, "board/take.html", form=form, errors=errors, **context)
+
+    return await submit(
+        request,
+        db,
+        lambda: board.take_up_offer(
+            db,
+            member,
+            offer_id,
+            member_id=parse_whole(form.get("member_id"), "member_id", required=True),
+        ),
+        redraw=redraw,
+        done=lambda taken: link(request, "show_request", {"done": "taken_up"}, request_id=taken.id),
+        status=409,
+        raising=(Forbidden, NotFound),
+    )
+
+
+@post(
+    "/requests/{request_id:int}/withdraw-offer", name="withdraw_response", include_in_schema=False
+)
+async def withdraw_response(
+    request: Req, db: Db, member: Caller, request_id: FromPath[int]
+) -> Redirect:
+    await board.withdraw_response(db, member, request_id)
+    return see_other(
+        link(request, "show_request", {"done": "response_withdrawn"}, request_id=request_id)
+    )
+
+
+ROUTES = [
+    board_requests,
+    board_offers,
+    offer_form,
+    create_offer,
+    close_offer,
+    take_offer_form,
+    take_offer,
+    withdraw_response,
+]

@@ -7,20 +7,24 @@ gets in (the ``manager`` dependency).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from babel import Locale
+from babel.dates import format_date
 from litestar import Router, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from timebank import directory, flags, job_runs, members, network
+from timebank import directory, flags, i18n, job_runs, members, network
 from timebank.errors import Invalid
 from timebank.flags import KIND_NAMES
+from timebank.i18n import N_
 from timebank.jobs.registry import JOBS
-from timebank.models import FLAG_KINDS, ROLES
+from timebank.models import FLAG_KINDS, LIMIT_HOLDERS, ROLES
 from timebank.web.forms import form_of, parse_day, parse_whole, submit
-from timebank.web.frame import Caller, Db, Req, link, page, provide_manager
+from timebank.web.frame import Caller, Db, Req, language_of, link, page, provide_manager
 
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -129,14 +133,39 @@ async def job_run_list(request: Req, db: Db, manager: Caller) -> Template:
     )
 
 
-def _settings_choices() -> dict[str, Any]:
-    return {"roles": ROLES, "ranges": network.SETTING_RANGES}
+# The label of each schedule on the settings page (one per scheduled job).
+SCHEDULE_NAMES = (
+    ("review_cron", N_("Balance review")),
+    ("unconfirmed_cron", N_("Unconfirmed exchanges")),
+    ("unanswered_cron", N_("Unanswered requests")),
+    ("expiry_cron", N_("Closing offers and requests past their date")),
+    ("digest_cron", N_("Weekly digest for the manager")),
+    ("summary_cron", N_("Daily email summary for members who chose it")),
+    ("retention_cron", N_("Weekly list for the data protection check")),
+)
+
+
+def _settings_choices(request: Req) -> dict[str, Any]:
+    say = i18n.translations(language_of(request)).gettext
+    return {
+        "roles": ROLES,
+        "ranges": network.SETTING_RANGES,
+        "limit_holders": LIMIT_HOLDERS,
+        "schedule_names": [(name, say(label)) for name, label in SCHEDULE_NAMES],
+        "weekdays": [(str(d), weekday) for d, weekday in enumerate(_weekdays(request))],
+    }
+
+
+def _weekdays(request: Req) -> list[str]:
+    # 2024-01-01 was a Monday: the schedules count weekdays from Monday = 0.
+    locale = Locale.parse(language_of(request))
+    return [format_date(date(2024, 1, 1 + d), format="EEEE", locale=locale) for d in range(7)]
 
 
 @get("/flags/settings", name="settings_form", include_in_schema=False)
 async def settings_form(request: Req, db: Db, manager: Caller) -> Template:
     view = await network.settings_view(db, manager)
-    return page(request, "flags/settings.html", form=view.form(), **_settings_choices())
+    return page(request, "flags/settings.html", form=view.form(), **_settings_choices(request))
 
 
 @post("/flags/settings", name="save_settings", include_in_schema=False)
@@ -144,7 +173,8 @@ async def save_settings(request: Req, db: Db, manager: Caller) -> Template | Red
     form = await form_of(request)
 
     async def redraw(errors: dict[str, str]) -> Template:
-        return page(request, "flags/settings.html", form=form, errors=errors, **_settings_choices())
+        choices = _settings_choices(request)
+        return page(request, "flags/settings.html", form=form, errors=errors, **choices)
 
     return await submit(
         request,

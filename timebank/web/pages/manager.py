@@ -18,10 +18,17 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from timebank import board, directory, exchanges, ledger, members, network, overview
+from timebank import audit, board, directory, exchanges, ledger, members, network, overview
 from timebank.errors import Invalid
 from timebank.models import ROLES, Member, id_of
-from timebank.web.forms import form_of, once_key, parse_whole, record_from_form, submit
+from timebank.web.forms import (
+    form_of,
+    help_dates,
+    once_key,
+    parse_whole,
+    record_from_form,
+    submit,
+)
 from timebank.web.frame import (
     Caller,
     Db,
@@ -33,6 +40,8 @@ from timebank.web.frame import (
     see_other,
     written_for,
 )
+from timebank.web.pages import held as held_pages
+from timebank.web.pages import reports as report_pages
 
 # --- The hub ----------------------------------------------------------------------------------
 
@@ -46,6 +55,7 @@ async def hub(request: Req, db: Db, manager: Caller) -> Template:
         disputed=(await directory.disputed_exchanges(db, manager, per_page=1)).total,
         open_requests=(await board.open_requests(db, manager, per_page=1)).total,
         pool=await directory.pool(db, manager),
+        **await report_pages.dashboard_context(request, db, manager),
     )
 
 
@@ -100,7 +110,11 @@ def _member_input(form: dict[str, str], category_ids: list[str]) -> dict[str, An
         "district_id": parse_whole(form.get("district_id"), "district_id"),
         "language": form.get("language") or "de",
         "availability": form.get("availability") or None,
+        "best_time_to_call": form.get("best_time_to_call") or None,
         "category_ids": tuple(parse_whole(c, "category_ids") for c in category_ids),
+        "street": form.get("street") or None,
+        "postcode": form.get("postcode") or None,
+        "town": form.get("town") or None,
     }
 
 
@@ -162,6 +176,10 @@ async def _member_page(
         "district_id": str(subject.district_id or ""),
         "language": subject.language,
         "availability": subject.availability or "",
+        "best_time_to_call": subject.best_time_to_call or "",
+        "street": subject.street or "",
+        "postcode": subject.postcode or "",
+        "town": subject.town or "",
         "active": "1" if subject.active else "",
         "category_ids": [str(c) for c in await directory.category_ids_of(db, id_of(subject))],
     }
@@ -274,11 +292,17 @@ async def set_password(
         context = await _member_page(request, db, manager, subject, errors=errors)
         return page(request, "manage/member_form.html", **context)
 
+    async def set_and_record() -> None:
+        await members.set_password(db, subject, password, actor=manager)
+        await audit.record(
+            db, manager, "login_sheet", member_id=member_id, details={"password": "new"}
+        )
+
     # Shown once, on this sheet, and never stored in the clear.
     return await submit(
         request,
         db,
-        lambda: members.set_password(db, subject, password, actor=manager),
+        set_and_record,
         redraw=redraw,
         done=lambda _: page(
             request,
@@ -294,6 +318,7 @@ async def set_password(
 @get("/members/{member_id:int}/login-sheet", name="login_sheet", include_in_schema=False)
 async def login_sheet(request: Req, db: Db, manager: Caller, member_id: FromPath[int]) -> Template:
     subject = await members.get_member(db, member_id)
+    await audit.record(db, manager, "login_sheet", member_id=member_id)
     site = request.app.state.settings.base_url
     return page(
         request, "manage/login_sheet.html",
@@ -316,7 +341,9 @@ async def assisted_form(request: Req, db: Db, manager: Caller) -> Template:
         "idempotency_key": once_key(),
     }
     categories = await overview.categories(db)
-    return page(request, "manage/assisted.html", form=form, categories=categories)
+    return page(
+        request, "manage/assisted.html", form=form, categories=categories, **await help_dates(db)
+    )
 
 
 @post("/assisted", name="manage_assisted_entry", include_in_schema=False)
@@ -327,7 +354,12 @@ async def assisted_entry(request: Req, db: Db, manager: Caller) -> Template | Re
         form["idempotency_key"] = once_key()
         categories = await overview.categories(db)
         return page(
-            request, "manage/assisted.html", form=form, errors=errors, categories=categories
+            request,
+            "manage/assisted.html",
+            form=form,
+            errors=errors,
+            categories=categories,
+            **await help_dates(db),
         )
 
     return await submit(
@@ -361,9 +393,17 @@ async def pay_from_pool(
     db: Db,
     manager: Caller,
     exchange_id: FromPath[int],
-) -> Redirect:
-    await exchanges.pay_from_pool(db, manager, exchange_id)
-    return see_other(link(request, "exchange_lists", {"done": "paid_from_pool"}))
+) -> Template | Redirect:
+    # Posted from the confirmation page (pages/held.py), which showed the pool after it.
+    form = await form_of(request)
+    back = held_pages.back_of(form.get("back"))
+    return await submit(
+        request,
+        db,
+        lambda: exchanges.pay_from_pool(db, manager, exchange_id),
+        redraw=lambda errors: held_pages.pay_page(request, db, manager, exchange_id, back, errors),
+        done=link(request, back, {"done": "paid_from_pool"}),
+    )
 
 
 @get("/transfers", name="transfer_list", include_in_schema=False)

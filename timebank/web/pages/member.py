@@ -9,11 +9,12 @@ from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from timebank import access, board, exchanges, flags, members, network, overview
-from timebank.errors import Forbidden, Invalid
-from timebank.models import URGENCIES, id_of
+from timebank import access, board, disputes, exchanges, flags, members, network, overview
+from timebank.errors import Conflict, Forbidden, Invalid
+from timebank.models import URGENCIES, Member, id_of
 from timebank.web.forms import (
     form_of,
+    help_dates,
     once_key,
     parse_day,
     parse_duration,
@@ -41,7 +42,10 @@ async def home(request: Req, db: Db, member: Caller) -> Template:
         "to_decide": await overview.to_decide(db, member, member),
         "waiting": await overview.waiting_for_others(db, member, member),
         "balance_note_kinds": await flags.own_balance_flag_kinds(db, member),
+        "disputed": await disputes.of_member(db, member, member),
     }
+    # Where the member is the chosen helper (an offer of theirs taken up, or chosen).
+    context["expected"] = await board.expected_at(db, member)
     if member.role == "senior":
         context["my_requests"] = [
             c
@@ -50,6 +54,9 @@ async def home(request: Req, db: Db, member: Caller) -> Template:
         ]
         return page(request, "home/senior.html", **context)
     context["fitting"] = await board.requests_for_helper(db, member, limit=10)
+    context["offered"] = await board.offered_help(
+        db, member, [id_of(c.request) for c in context["fitting"]]
+    )
     if member.role == "professional":
         context["assisted"] = await overview.entered_by(db, member, limit=10)
     return page(request, "home/volunteer.html", **context)
@@ -67,7 +74,7 @@ async def _log_form_context(db: Db, member: Caller, request_id: int | None) -> d
         "card": card,
         "people": people,
         "categories": await overview.categories(db),
-        "today": await network.today(db),
+        **await help_dates(db),
     }
 
 
@@ -127,7 +134,7 @@ async def _assisted_context(db: Db, member: Caller) -> dict[str, Any]:
         "clients": await overview.clients_of(db, member),
         "helpers": await overview.helpers(db, member),
         "categories": await overview.categories(db),
-        "today": await network.today(db),
+        **await help_dates(db),
     }
 
 
@@ -138,6 +145,8 @@ async def assisted_form(request: Req, db: Db, member: Caller) -> Template | Redi
         return see_other(link(request, "manage_assisted_form"))
     context = await _assisted_context(db, member)
     form = {
+        # Chosen on the clients page ("Enter help for …").
+        "receiver_id": request.query_params.get("receiver_id", ""),
         "performed_on": context["today"].isoformat(),
         "hours": "1",
         "minutes": "0",
@@ -167,19 +176,17 @@ async def assisted_entry(request: Req, db: Db, member: Caller) -> Template | Red
 @post("/exchanges/{exchange_id:int}/confirm", name="confirm_exchange", include_in_schema=False)
 async def confirm(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
     form = await form_of(request)
-    await exchanges.confirm_exchange(db, member, exchange_id)
     # The manager confirms from the list of pending help, and goes back there.
     back = "exchange_lists" if form.get("back") == "exchange_lists" else "home"
-    return see_other(link(request, back, {"done": "confirmed"}))
-
-
-@post("/exchanges/{exchange_id:int}/reject", name="dispute_exchange", include_in_schema=False)
-async def dispute(request: Req, db: Db, member: Caller, exchange_id: FromPath[int]) -> Redirect:
-    form = await form_of(request)
-    # Stored as the message id, so the manager reads it in their own language.
-    reason = form.get("reason") or exchanges.DISPUTE_NOTE
-    await exchanges.reject_exchange(db, member, exchange_id, reason=reason)
-    return see_other(link(request, "home", {"done": "disputed"}))
+    try:
+        async with db.begin_nested():
+            result = await exchanges.confirm_exchange(db, member, exchange_id)
+    except Conflict:
+        # Decided meanwhile (the other side, the office, a second tab): said in words.
+        return see_other(link(request, back, {"done": "already_decided"}))
+    # Beyond a limit nobody is refused: held for the office, and the page says so calmly.
+    done = "held" if result.exchange.status == "held" else "confirmed"
+    return see_other(link(request, back, {"done": done}))
 
 
 # --- Statement and donations ------------------------------------------------------------------
@@ -187,14 +194,30 @@ async def dispute(request: Req, db: Db, member: Caller, exchange_id: FromPath[in
 
 @get("/statement", name="my_statement", include_in_schema=False)
 async def my_statement(request: Req, member: Caller) -> Redirect:
-    return see_other(link(request, "statement", member_id=member.id))
+    # The choice of period goes along (the menu links here without one).
+    period = {k: v for k in ("year", "month") if (v := request.query_params.get(k))}
+    return see_other(link(request, "statement", period, member_id=member.id))
 
 
 @get("/members/{member_id:int}/statement", name="statement", include_in_schema=False)
 async def statement(request: Req, db: Db, member: Caller, member_id: FromPath[int]) -> Template:
-    before = parse_whole(request.query_params.get("before"), "before")
-    view = await overview.statement(db, member, member_id, before=before)
-    return page(request, "statement/statement.html", statement=view, paper=written_for(view.member))
+    """A month's or a year's statement (``?year=2026&month=3``; no month: the whole year)."""
+    q = request.query_params
+    view = await overview.statement(
+        db,
+        member,
+        member_id,
+        year=parse_whole(q.get("year"), "year"),
+        month=parse_whole(q.get("month"), "month"),
+    )
+    form = {"year": str(view.period.year), "month": str(view.period.month or "")}
+    return page(
+        request,
+        "statement/statement.html",
+        statement=view,
+        paper=written_for(view.member),
+        form=form,
+    )
 
 
 @get("/donate", name="donate_form", include_in_schema=False)
@@ -234,8 +257,16 @@ async def donate(request: Req, db: Db, member: Caller) -> Template | Redirect:
 # --- Asking for help and answering ------------------------------------------------------------
 
 
-async def _request_form_context(db: Db, member: Caller) -> dict[str, Any]:
+async def _request_form_context(
+    db: Db, member: Caller, for_id: int | None = None
+) -> dict[str, Any]:
+    # Staff ask for someone else: a professional picks one of their clients; anyone asking
+    # through ``?for=`` (a client's page, the manager) is shown whom it is for.
+    for_member = await db.get(Member, for_id) if for_id and for_id != member.id else None
+    if for_member is not None and not access.can_act_as(member, for_member):
+        for_member = None  # the domain refuses it, at its field
     return {
+        "for_member": for_member,
         "categories": await overview.categories(db),
         "districts": await overview.districts(db),
         "clients": await overview.clients_of(db, member),
@@ -246,13 +277,16 @@ async def _request_form_context(db: Db, member: Caller) -> dict[str, Any]:
 
 @get("/requests/new", name="request_form", include_in_schema=False)
 async def request_form(request: Req, db: Db, member: Caller) -> Template:
+    for_id = parse_whole(request.query_params.get("for"), "for")
     form = {
         "urgency": "normal",
-        "district_id": str(member.district_id or ""),
+        # Staff ask for a client: without a district chosen the request takes the client's
+        # (board.create_request), never the staff member's own (issue 9, point 6).
+        "district_id": "" if member.is_staff else str(member.district_id or ""),
         "contact": member.phone or "",
-        "member_id": str(member.id),
+        "member_id": str(for_id or ("" if member.role == "professional" else member.id)),
     }
-    context = await _request_form_context(db, member)
+    context = await _request_form_context(db, member, for_id)
     return page(request, "requests/new.html", form=form, **context)
 
 
@@ -261,7 +295,8 @@ async def ask_for_help(request: Req, db: Db, member: Caller) -> Template | Redir
     form = await form_of(request)
 
     async def redraw(errors: dict[str, str]) -> Template:
-        context = await _request_form_context(db, member)
+        for_id = parse_whole(form.get("member_id"), "member_id")
+        context = await _request_form_context(db, member, for_id)
         return page(request, "requests/new.html", form=form, errors=errors, **context)
 
     return await submit(
@@ -270,7 +305,11 @@ async def ask_for_help(request: Req, db: Db, member: Caller) -> Template | Redir
         lambda: board.create_request(
             db,
             member,
-            member_id=parse_whole(form.get("member_id"), "member_id") or id_of(member),
+            # A professional asks for a client, chosen from the list.
+            member_id=parse_whole(
+                form.get("member_id"), "member_id", required=member.role == "professional"
+            )
+            or id_of(member),
             category_id=parse_whole(form.get("category_id"), "category_id"),
             title=form.get("title", ""),
             description=form.get("description"),
@@ -298,7 +337,8 @@ async def show_request(request: Req, db: Db, member: Caller, request_id: FromPat
         card=card,
         own=own,
         responses=await board.responses_to(db, member, request_id) if own else [],
-        show_contact=access.can_see_request_contact(member, card.request, requester),
+        contacts=await board.contacts(db, member, card.request),
+        offered=await board.offered_help(db, member, [request_id]),
     )
 
 
@@ -319,7 +359,7 @@ async def respond(
             card=card,
             own=False,
             responses=[],
-            show_contact=False,
+            contacts=await board.contacts(db, member, card.request),
             form=form,
             errors=errors,
         )
@@ -355,7 +395,6 @@ ROUTES = [
     assisted_form,
     assisted_entry,
     confirm,
-    dispute,
     my_statement,
     statement,
     donate_form,

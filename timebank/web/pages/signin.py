@@ -21,6 +21,7 @@ from timebank.web.frame import (
     link,
     optional_member,
     page,
+    remember_office,
     safe_next,
     secure_cookies,
     see_other,
@@ -40,8 +41,12 @@ def _refusal(exc: DomainError, lang: str) -> dict[str, str]:
 
 
 @get("/", name="index", include_in_schema=False)
-async def index(request: Req, db: Db) -> Redirect:
-    return see_other(link(request, "home" if await optional_member(request, db) else "login_form"))
+async def index(request: Req, db: Db) -> Template | Redirect:
+    """A member goes to their home page; a visitor sees the public start page (what the
+    network is, how to reach the office, and the forms to take part), not a login form."""
+    if await optional_member(request, db):
+        return see_other(link(request, "home"))
+    return page(request, "public/start.html")
 
 
 @get("/login", name="login_form", include_in_schema=False)
@@ -70,6 +75,7 @@ async def login(request: Req, db: Db) -> Template | Redirect:
         # Returned, not raised: the failed attempt must be committed to count.
         slowed = isinstance(exc, signin.TooManyAttempts)
         form.pop("password", None)
+        await remember_office(request, db)
         answer = page(
             request,
             "auth/login.html",
