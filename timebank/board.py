@@ -759,9 +759,7 @@ async def withdraw_response(session: AsyncSession, actor: Member, request_id: in
     await session.flush()
 
 
-async def offered_help(
-    session: AsyncSession, actor: Member, request_ids: list[int]
-) -> set[int]:
+async def offered_help(session: AsyncSession, actor: Member, request_ids: list[int]) -> set[int]:
     """Which of these requests the actor has offered to help with (the board marks them)."""
     if not request_ids:
         return set()

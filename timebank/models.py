@@ -330,9 +330,7 @@ class Dispute(SQLModel, table=True):
     __table_args__ = (
         _check_in("reason", DISPUTE_REASONS, "ck_disputes_reason"),
         sa.CheckConstraint(
-            "outcome IS NULL OR outcome IN ("
-            + ", ".join(f"'{o}'" for o in DISPUTE_OUTCOMES)
-            + ")",
+            "outcome IS NULL OR outcome IN (" + ", ".join(f"'{o}'" for o in DISPUTE_OUTCOMES) + ")",
             name="ck_disputes_outcome",
         ),
         sa.CheckConstraint(

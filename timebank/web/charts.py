@@ -132,7 +132,7 @@ def side_by_side(
 
 
 def month_label(month: date, language: str) -> str:
-    """"03.2025" (de): numeric, so short enough for an axis in every language (the table
+    """ "03.2025" (de): numeric, so short enough for an axis in every language (the table
     beside the chart names the months in words)."""
     return format_skeleton("yyMM", month, locale=i18n.pick_language(language))
 
