@@ -178,20 +178,6 @@ def _params(exchange: Exchange, giver: Member, receiver: Member) -> dict[str, ob
 # --- Opening, answering, settling ---------------------------------------------------------
 
 
-async def _locked(session: AsyncSession, exchange_id: int) -> Exchange:
-    # The exchange first, always (as exchanges.confirm_exchange does): two answers to the
-    # same dispute queue here, and the second finds it settled.
-    exchange = await session.scalar(
-        select(Exchange)
-        .where(Exchange.id == exchange_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if exchange is None:
-        raise NotFound(exchanges.EXCHANGE_NOT_FOUND)
-    return exchange
-
-
 async def open_dispute_of(session: AsyncSession, exchange_id: int) -> Dispute | None:
     return await session.scalar(
         select(Dispute).where(Dispute.exchange_id == exchange_id, col(Dispute.outcome).is_(None))
@@ -256,7 +242,7 @@ async def open_dispute(
     note = _clean_note(note)
     if reason == "other" and note is None:
         raise Invalid("please say in a few words what is not right", field="note")
-    exchange = await _locked(session, exchange_id)
+    exchange = await exchanges.locked_exchange(session, exchange_id)
     giver, receiver = await _sides(session, exchange)
     access.require_decide_exchange(actor, exchange, receiver)
     proposed = _check_length(minutes, exchange.minutes) if reason == "length" else None
@@ -351,7 +337,7 @@ async def accept_correction(
     with that length. The receiver's corrected length is their confirmation, so it is
     booked in the receiver's name, as if they had confirmed it so; the dispute records that
     the giver accepted it."""
-    exchange = await _locked(session, exchange_id)
+    exchange = await exchanges.locked_exchange(session, exchange_id)
     giver, receiver = await _sides(session, exchange)
     access.require_answer_dispute(actor, giver)
     dispute = await _the_open_dispute(session, exchange)
@@ -394,7 +380,7 @@ async def settle(
     clean = _clean_note(note)
     if clean is None:
         raise Invalid("please write a short note for both sides", field="note")
-    exchange = await _locked(session, exchange_id)
+    exchange = await exchanges.locked_exchange(session, exchange_id)
     giver, receiver = await _sides(session, exchange)
     dispute = await _the_open_dispute(session, exchange)
     if outcome == "rejected":
@@ -439,7 +425,7 @@ async def withdraw(
     the wrong reason can give the right one, and someone who changed their mind confirms it
     with one click, as any help logged for them; hours never move without that yes (or the
     network's own rule for help left unconfirmed)."""
-    exchange = await _locked(session, exchange_id)
+    exchange = await exchanges.locked_exchange(session, exchange_id)
     giver, receiver = await _sides(session, exchange)
     access.require_decide_exchange(actor, exchange, receiver)
     dispute = await _the_open_dispute(session, exchange)

@@ -321,9 +321,10 @@ async def _book_or_hold(
     return None
 
 
-async def _pending_for_update(session: AsyncSession, exchange_id: int) -> Exchange:
-    # Lock the exchange before the accounts (always this order): two confirmations of the
-    # same exchange queue here, and the second sees it is no longer pending.
+async def locked_exchange(session: AsyncSession, exchange_id: int) -> Exchange:
+    """The exchange, locked and read fresh. Lock it before the accounts (always this order):
+    two decisions on the same exchange (confirmations, dispute answers) queue here, and the
+    second sees what the first did."""
     exchange = await session.scalar(
         select(Exchange)
         .where(Exchange.id == exchange_id)
@@ -349,7 +350,7 @@ async def confirm_exchange(
 ) -> ExchangeResult:
     """The receiver (or staff acting for them) confirms: the receiver's account pays the giver.
     Confirming an already confirmed exchange returns it unchanged (a retry books nothing)."""
-    exchange = await _pending_for_update(session, exchange_id)
+    exchange = await locked_exchange(session, exchange_id)
     receiver = await get_member(session, exchange.receiver_id)
     giver = await get_member(session, exchange.giver_id)
     if actor.id == giver.id:
@@ -418,7 +419,7 @@ async def reject_exchange(
         # Looked up outside the call: inside it, the extractor would take "reason" for an id.
         too_long = ledger.TOO_LONG["reason"]
         raise Invalid(too_long, field="reason", params={"count": ledger.MAX_REASON})
-    exchange = await _pending_for_update(session, exchange_id)
+    exchange = await locked_exchange(session, exchange_id)
     receiver = await get_member(session, exchange.receiver_id)
     access.require_decide_exchange(actor, exchange, receiver)
     if exchange.status == "rejected":
@@ -441,7 +442,7 @@ async def pay_from_pool(
     or help held for the office (``timebank.held``). Both sides are told. A second call (a
     retry, a second click) returns the first payment and books nothing."""
     access.require_manager(actor)
-    exchange = await _pending_for_update(session, exchange_id)
+    exchange = await locked_exchange(session, exchange_id)
     if exchange.status == "confirmed" and exchange.paid_by_pool:
         return ExchangeResult(exchange, await _booked_transfer(session, exchange))
     if exchange.status not in ("pending", "held"):
@@ -468,7 +469,7 @@ async def book_with_override(
     access.require_manager(actor)
     if not (override_reason or "").strip():
         raise Invalid(OVERRIDE_NEEDED, field="override_reason")
-    exchange = await _pending_for_update(session, exchange_id)
+    exchange = await locked_exchange(session, exchange_id)
     if exchange.status == "confirmed" and exchange.settled_as == "override":
         return ExchangeResult(exchange, await _booked_transfer(session, exchange))
     if exchange.status != "held":

@@ -47,7 +47,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.benchmarks.bench_ledger import GENERATE, drop_database, dsn, fill_months
+from tests.benchmarks.bench_ledger import GENERATE, drop_database, dsn, fill_months, raw_booking
 from tests.benchmarks.reliability import children_of, free_port, is_worker
 from tests.postgres_server import start_cluster
 from timebank import ledger
@@ -251,30 +251,7 @@ async def _raw_floor(url: str, accounts: list[int], clients: int, seconds: float
             while time.perf_counter() < deadline:
                 payer, payee = rng.sample(accounts, 2)
                 start = time.perf_counter()
-                async with conn.transaction():
-                    rows = await conn.fetch(
-                        "SELECT id, balance_minutes FROM accounts WHERE id = ANY($1::int[]) "
-                        "ORDER BY id FOR UPDATE",
-                        [payer, payee],
-                    )
-                    bal = {r["id"]: r["balance_minutes"] for r in rows}
-                    await conn.execute(
-                        "INSERT INTO transfers (from_account_id, to_account_id, minutes, kind, "
-                        "from_balance_after, to_balance_after, created_at) "
-                        "VALUES ($1, $2, 30, 'adjustment', $3, $4, now())",
-                        payer,
-                        payee,
-                        bal[payer] - 30,
-                        bal[payee] + 30,
-                    )
-                    await conn.execute(
-                        "UPDATE accounts SET balance_minutes = balance_minutes - 30 WHERE id = $1",
-                        payer,
-                    )
-                    await conn.execute(
-                        "UPDATE accounts SET balance_minutes = balance_minutes + 30 WHERE id = $1",
-                        payee,
-                    )
+                await raw_booking(conn, payer, payee)
                 latencies.append(1000 * (time.perf_counter() - start))
 
     start = time.perf_counter()

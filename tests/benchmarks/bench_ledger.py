@@ -141,6 +141,33 @@ async def domain_confirmations(url: str, exchange_ids: list[int]) -> float:
     return len(exchange_ids) / elapsed
 
 
+async def raw_booking(conn: asyncpg.Connection, payer: int, payee: int) -> None:
+    """The booking's bare work, 30 minutes: lock both accounts in id order, insert the
+    transfer with both balances after, update both balances (one transaction)."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            "SELECT id, balance_minutes FROM accounts WHERE id = ANY($1::int[]) "
+            "ORDER BY id FOR UPDATE",
+            [payer, payee],
+        )
+        bal = {r["id"]: r["balance_minutes"] for r in rows}
+        await conn.execute(
+            "INSERT INTO transfers (from_account_id, to_account_id, minutes, kind, "
+            "from_balance_after, to_balance_after, created_at) "
+            "VALUES ($1, $2, 30, 'adjustment', $3, $4, now())",
+            payer,
+            payee,
+            bal[payer] - 30,
+            bal[payee] + 30,
+        )
+        await conn.execute(
+            "UPDATE accounts SET balance_minutes = balance_minutes - 30 WHERE id = $1", payer
+        )
+        await conn.execute(
+            "UPDATE accounts SET balance_minutes = balance_minutes + 30 WHERE id = $1", payee
+        )
+
+
 async def raw_postings(url: str, pairs: list[tuple[int, int]]) -> float:
     """The floor: lock two accounts in id order, insert a transfer, update two balances."""
     pool = await asyncpg.create_pool(dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
@@ -152,30 +179,7 @@ async def raw_postings(url: str, pairs: list[tuple[int, int]]) -> float:
         async with pool.acquire() as conn:
             while not queue.empty():
                 payer, payee = queue.get_nowait()
-                async with conn.transaction():
-                    rows = await conn.fetch(
-                        "SELECT id, balance_minutes FROM accounts WHERE id = ANY($1::int[]) "
-                        "ORDER BY id FOR UPDATE",
-                        [payer, payee],
-                    )
-                    bal = {r["id"]: r["balance_minutes"] for r in rows}
-                    await conn.execute(
-                        "INSERT INTO transfers (from_account_id, to_account_id, minutes, kind, "
-                        "from_balance_after, to_balance_after, created_at) "
-                        "VALUES ($1, $2, 30, 'adjustment', $3, $4, now())",
-                        payer,
-                        payee,
-                        bal[payer] - 30,
-                        bal[payee] + 30,
-                    )
-                    await conn.execute(
-                        "UPDATE accounts SET balance_minutes = balance_minutes - 30 WHERE id = $1",
-                        payer,
-                    )
-                    await conn.execute(
-                        "UPDATE accounts SET balance_minutes = balance_minutes + 30 WHERE id = $1",
-                        payee,
-                    )
+                await raw_booking(conn, payer, payee)
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
